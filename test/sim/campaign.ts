@@ -1,0 +1,52 @@
+/**
+ * Runs a seeded campaign of a simulation target; shared by the CLI (run.ts) and by the quick
+ * slices in the test suite (test/sim.test.ts).
+ */
+import type { SimTarget } from './target.js';
+
+export interface CampaignFailure {
+  seed: number;
+  violations: string[];
+}
+
+export interface CampaignResult {
+  violations: number;
+  failures: CampaignFailure[];
+}
+
+export async function loadTarget(name: string): Promise<SimTarget> {
+  const mod = (await import(`./targets/${name}.ts`)) as { default: SimTarget };
+  return mod.default;
+}
+
+export async function runCampaign(
+  name: string,
+  options: { runs: number; seed: number; scale?: number; verbose?: boolean; progress?: boolean },
+): Promise<CampaignResult> {
+  const target = await loadTarget(name);
+  const failures: CampaignFailure[] = [];
+  let violations = 0;
+  const started = Date.now();
+  for (let i = 0; i < options.runs; i++) {
+    const seed = options.seed + i;
+    let found: string[];
+    try {
+      found = await target.run({
+        seed,
+        scale: options.scale ?? 1,
+        log: options.verbose ? (line) => console.log(`  [${seed}] ${line}`) : () => {},
+      });
+    } catch (err) {
+      found = [`harness threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`];
+    }
+    if (found.length > 0) {
+      violations += found.length;
+      failures.push({ seed, violations: found });
+    }
+    if (options.progress !== false && (i + 1) % 50 === 0) {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      process.stderr.write(`  ${i + 1}/${options.runs} runs, ${violations} violations, ${secs}s\n`);
+    }
+  }
+  return { violations, failures };
+}
