@@ -1,0 +1,123 @@
+/**
+ * Pager: the btree layer's door to a PageStore. It verifies every page when it is first loaded
+ * (checksum, header sanity, self id) and caches the verified bytes, so hot paths touch no
+ * checksum. One Pager per store and thread; every tree on the store shares it.
+ *
+ * Cache validity: a cached page changes only when its id is freed and written again. Writes
+ * and frees go through this Pager (forget), and a reader Pager in a worker thread calls
+ * `resetCache` whenever it pins a newer generation (pages it cached for an older one may have
+ * been reused since).
+ */
+import { assert } from '../common/assert.js';
+import { checksum32 } from '../common/checksum.js';
+import { CorruptionError } from '../common/errors.js';
+import {
+  KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_CHECKSUM, OFFSET_GARBAGE_BYTES,
+  OFFSET_LEVEL, OFFSET_PAGE_ID, PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, type PageLimits, cellCount,
+  pageKind, pageLimits, readId, readU32, writeU32,
+} from './format.js';
+import { type PageId, type PageStore } from './store.js';
+
+export class Pager {
+  readonly store: PageStore;
+  readonly pageSizeBytes: number;
+  readonly limits: PageLimits;
+  private cache: (Uint8Array | undefined)[] = [];
+  /** Pages loaded (verified) since creation, for tests and stats. */
+  loadCount = 0;
+
+  constructor(store: PageStore) {
+    this.store = store;
+    this.pageSizeBytes = store.pageSizeBytes;
+    this.limits = pageLimits(store.pageSizeBytes);
+  }
+
+  /** The verified bytes of page `id`. Never modify them. */
+  read(id: PageId): Uint8Array {
+    const cached = this.cache[id];
+    if (cached !== undefined) return cached;
+    return this.load(id);
+  }
+
+  allocate(): PageId {
+    const id = this.store.allocate();
+    assert(Number.isSafeInteger(id) && id > 0, `store allocated bad page id ${id}`);
+    this.cache[id] = undefined;
+    return id;
+  }
+
+  /** Seals `page` (sets its checksum) and writes it; the caller gives up `page`. */
+  write(id: PageId, page: Uint8Array): void {
+    assert(page.length === this.pageSizeBytes, 'page size mismatch');
+    assert(readId(page, OFFSET_PAGE_ID) === id, `page ${id} carries id ${readId(page, OFFSET_PAGE_ID)}`);
+    sealPage(page);
+    this.cache[id] = undefined;
+    this.store.write(id, page);
+  }
+
+  free(id: PageId): void {
+    this.cache[id] = undefined;
+    this.store.free(id);
+  }
+
+  /** Forgets every cached page (a reader that pins a newer generation calls this). */
+  resetCache(): void {
+    this.cache = [];
+  }
+
+  private load(id: PageId): Uint8Array {
+    const page = this.store.read(id);
+    verifyPage(page, id, this.pageSizeBytes);
+    this.loadCount++;
+    this.cache[id] = page;
+    return page;
+  }
+}
+
+/** Sets the checksum of a page whose other bytes are final. */
+export function sealPage(page: Uint8Array): void {
+  writeU32(page, OFFSET_CHECKSUM, checksum32(page.subarray(4)));
+}
+
+/**
+ * Verifies a page loaded from a store: checksum, then header fields. Throws CorruptionError
+ * naming the page. Never asserts: these are bytes from a device.
+ */
+export function verifyPage(page: Uint8Array, id: PageId, pageSizeBytes: number): void {
+  const location = `page ${id}`;
+  if (page.length !== pageSizeBytes) {
+    throw new CorruptionError('ECORRUPT', `page is ${page.length} bytes, expected ${pageSizeBytes}`, { location });
+  }
+  const stored = readU32(page, OFFSET_CHECKSUM);
+  const actual = checksum32(page.subarray(4));
+  if (stored !== actual) {
+    throw new CorruptionError('ECHECKSUM', 'page checksum mismatch', {
+      location, expected: String(stored), actual: String(actual),
+    });
+  }
+  const problem = headerProblem(page, pageSizeBytes);
+  if (problem !== undefined) throw new CorruptionError('ECORRUPT', problem, { location });
+  const selfId = readId(page, OFFSET_PAGE_ID);
+  if (selfId !== id) {
+    throw new CorruptionError('ECORRUPT', 'page holds another page (misdirected write)', {
+      location, expected: String(id), actual: String(selfId),
+    });
+  }
+}
+
+/** Describes what is wrong with a page header, or undefined when it is sane. */
+export function headerProblem(page: Uint8Array, pageSizeBytes: number): string | undefined {
+  const kind = pageKind(page);
+  if (kind !== KIND_LEAF && kind !== KIND_BRANCH) return `bad page kind ${kind}`;
+  const level = page[OFFSET_LEVEL]!;
+  if ((kind === KIND_LEAF) !== (level === 0)) return `kind ${kind} at level ${level}`;
+  const count = cellCount(page);
+  const start = readU32(page, OFFSET_CELL_AREA_START);
+  const garbage = readU32(page, OFFSET_GARBAGE_BYTES);
+  if (PAGE_HEADER_SIZE_BYTES + count * SLOT_SIZE_BYTES > start || start > pageSizeBytes) {
+    return `cell area start ${start} inconsistent with ${count} cells`;
+  }
+  if (garbage > pageSizeBytes - start) return `garbage bytes ${garbage} exceed the cell area`;
+  if (readU32(page, OFFSET_PAGE_ID + 4) >= 2 ** 21) return 'page id out of range';
+  return undefined;
+}
