@@ -1,0 +1,340 @@
+/**
+ * journal/journal.ts: the write-ahead journal — append with group commit, trim, replay on open.
+ *
+ * Record format and invariants: format.ts. Replay rules: replay.ts.
+ *
+ * Positions. The writer assigns every record (and wrap pad) a range of a monotonic byte
+ * counter, the LSP (log sequence position); a record at LSP x lives at ring offset x mod R.
+ * A record may be written only when its end is within R bytes of the oldest untrimmed byte
+ * (`trimmedLsp`), so live records are never overwritten: a full journal makes appends wait.
+ *
+ * Group commit. `append` encodes its records synchronously (so record order is call order)
+ * and queues them. One writer loop takes everything queued that has ring space — up to
+ * BATCH_RECORDS_MAX records / BATCH_BYTES_MAX bytes — writes it with as few device writes as
+ * the wrap allows, flushes once, and resolves every event whose LAST record went out. Appends
+ * that arrive while a flush is in flight share the next write and flush.
+ *
+ * Failure. A device error while writing or flushing fails the journal: every queued and future
+ * append rejects with EIO. After an fsync error nothing is known about what reached the disk,
+ * so the only safe continuation is a fresh open (replay), as PostgreSQL learned.
+ */
+import { randomBytes } from 'node:crypto';
+import { assert } from '../common/assert.js';
+import { EbofsError } from '../common/errors.js';
+import {
+  EVENT_BYTES_DEFAULT, FLAG_FIRST, FLAG_LAST, RECORD_BYTES_DEFAULT, RECORD_BYTES_MAX, RECORD_HEADER_BYTES,
+  RING_BLOCKS_MIN, BATCH_BYTES_MAX, BATCH_RECORDS_MAX, encodeHeader, headerLink, payloadChecksum, recordBlocksFor,
+} from './format.js';
+import { type ReplayEnd, replayRing } from './replay.js';
+import type { JournalCursor, JournalOptions, JournalStats, LogDevice, ReplayedEvent, Ring } from './types.js';
+
+export interface AppendResult {
+  /** The event's id (seq of its first record); pass it to trim(). */
+  seq: number;
+  /** Cursor just after this event. */
+  next: JournalCursor;
+}
+
+interface QueuedRecord {
+  /** LSP where the record starts (after its pad). */
+  lsp: number;
+  padBytes: number;
+  bytes: Buffer;
+  /** Set on the LAST record of an event: settles the append. */
+  event?: LiveEvent;
+}
+
+interface LiveEvent {
+  seq: number;
+  endLsp: number;
+  next: JournalCursor;
+  durable: boolean;
+  resolve?: (result: AppendResult) => void;
+  reject?: (err: unknown) => void;
+}
+
+export class Journal {
+  readonly ring: Ring;
+  private readonly ringBytes: number;
+  private readonly bs: number;
+  private readonly recordBytesMax: number;
+  readonly eventBytesMax: number;
+  private readonly nonce: bigint;
+  private nextSeq: number;
+  private link: bigint;
+  private tailLsp: number;
+  private trimmedLsp: number;
+  private readonly queue: QueuedRecord[] = [];
+  private readonly live: LiveEvent[] = [];
+  private writing: Promise<void> | undefined;
+  private spaceWaiter: (() => void) | undefined;
+  private failure: unknown;
+  private closing = false;
+  private closed = false;
+  private readonly counters = { appendCount: 0, recordCount: 0, batchCount: 0, flushCount: 0, bytesWritten: 0 };
+
+  private constructor(
+    private readonly device: LogDevice,
+    private readonly options: JournalOptions,
+    cursor: JournalCursor,
+    end: ReplayEnd,
+  ) {
+    this.bs = device.blockSizeBytes;
+    this.ring = { start: options.ringOffset, end: options.ringOffset + options.ringBytes };
+    this.ringBytes = options.ringBytes;
+    this.recordBytesMax = options.recordBytesMax ?? Math.min(RECORD_BYTES_DEFAULT, floorTo(this.ringBytes / 8, this.bs));
+    this.eventBytesMax = options.eventBytesMax ?? defaultEventBytesMax(this.ringBytes, this.recordBytesMax);
+    this.nonce = options.nonce ?? randomBytes(8).readBigUInt64LE(0);
+    this.nextSeq = end.cursor.seq;
+    this.link = end.link ?? 0n;
+    this.trimmedLsp = cursor.offset - this.ring.start;
+    this.tailLsp = this.trimmedLsp + end.scannedBytes;
+    assert(this.ring.start + (this.tailLsp % this.ringBytes) === end.cursor.offset || end.scannedBytes === 0,
+      'replay end cursor disagrees with the scanned bytes');
+  }
+
+  /** The cursor of an empty, freshly formatted journal. */
+  static initialCursor(options: Pick<JournalOptions, 'ringOffset'>): JournalCursor {
+    return { offset: options.ringOffset, seq: 1 };
+  }
+
+  /**
+   * Opens the journal: replays the whole events after `cursor` (in order, each exactly as
+   * appended) and positions the writer at the valid end. The replayed events stay live until
+   * the owner trims them.
+   */
+  static async open(
+    device: LogDevice, options: JournalOptions, cursor: JournalCursor = Journal.initialCursor(options),
+  ): Promise<{ journal: Journal; events: ReplayedEvent[]; endReason: string }> {
+    validateOptions(device, options, cursor);
+    const ring = { start: options.ringOffset, end: options.ringOffset + options.ringBytes };
+    const result = await replayRing(device, ring, options.journalId, cursor);
+    const journal = new Journal(device, options, cursor, result.end);
+    let lsp = journal.trimmedLsp;
+    result.events.forEach((event, i) => {
+      lsp += result.costs[i]!;
+      journal.live.push({ seq: event.seq, endLsp: lsp, next: event.next, durable: true });
+    });
+    assert(lsp === journal.tailLsp, 'replayed costs do not add up to the scanned bytes');
+    return { journal, events: result.events, endReason: result.end.reason };
+  }
+
+  /**
+   * Appends one event; resolves once it is durable. Records are laid out now, in call order.
+   * Fails E2BIG (nothing written) when the payload exceeds eventBytesMax, ECLOSED after
+   * close(), EIO after a device failure.
+   */
+  append(payload: Uint8Array): Promise<AppendResult> {
+    if (this.closing || this.closed) return Promise.reject(new EbofsError('ECLOSED', 'append on a closed journal'));
+    if (this.failure !== undefined) return Promise.reject(this.failedError());
+    if (payload.byteLength > this.eventBytesMax) {
+      return Promise.reject(new EbofsError('E2BIG', `event of ${payload.byteLength} bytes exceeds ${this.eventBytesMax}`));
+    }
+    const perRecord = this.recordBytesMax - RECORD_HEADER_BYTES;
+    const fragmentCount = Math.max(1, Math.ceil(payload.byteLength / perRecord));
+    const event: LiveEvent = { seq: this.nextSeq, endLsp: 0, next: { offset: 0, seq: 0 }, durable: false };
+    for (let i = 0; i < fragmentCount; i++) {
+      const part = payload.subarray(i * perRecord, Math.min(payload.byteLength, (i + 1) * perRecord));
+      const flags = (i === 0 ? FLAG_FIRST : 0) | (i === fragmentCount - 1 ? FLAG_LAST : 0);
+      this.queue.push(this.encodeRecord(part, flags, i === fragmentCount - 1 ? event : undefined));
+    }
+    event.endLsp = this.tailLsp;
+    event.next = { offset: this.ring.start + (this.tailLsp % this.ringBytes), seq: this.nextSeq };
+    this.live.push(event);
+    this.counters.appendCount++;
+    const done = new Promise<AppendResult>((resolve, reject) => {
+      event.resolve = resolve;
+      event.reject = reject;
+    });
+    this.kick();
+    return done;
+  }
+
+  /**
+   * Releases the ring space of every event up to and including `eventSeq`, which must be
+   * durable. The owner must first persist a cursor at or after the end of that event (the
+   * `next` of its AppendResult or ReplayedEvent): after trim the space is rewritten.
+   */
+  trim(eventSeq: number): void {
+    const lastDurable = this.live.findLast((event) => event.durable);
+    const trimmed = this.live.length === 0 || this.live[0]!.seq > eventSeq;
+    if (!trimmed && (lastDurable === undefined || lastDurable.seq < eventSeq)) {
+      throw new EbofsError('EINVAL', `trim(${eventSeq}): that event is not durable yet`);
+    }
+    let released = false;
+    while (this.live.length > 0 && this.live[0]!.seq <= eventSeq) {
+      const head = this.live[0]!;
+      assert(head.durable, 'events become durable in order');
+      this.trimmedLsp = head.endLsp;
+      this.live.shift();
+      released = true;
+    }
+    if (released) this.wakeForSpace();
+  }
+
+  /** Cursor after the last durable event (where replay would end if the process died now). */
+  durableCursor(): JournalCursor | undefined {
+    for (let i = this.live.length - 1; i >= 0; i--) if (this.live[i]!.durable) return { ...this.live[i]!.next };
+    return undefined;
+  }
+
+  /** Waits for queued appends to finish, then refuses further ones. Does not close the device. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wakeForSpace();
+    while (this.writing !== undefined) await this.writing;
+    this.closed = true;
+  }
+
+  stats(): JournalStats {
+    return { ...this.counters, usedBytes: this.tailLsp - this.trimmedLsp, ringBytes: this.ringBytes };
+  }
+
+  private encodeRecord(part: Uint8Array, flags: number, event: LiveEvent | undefined): QueuedRecord {
+    const blocks = recordBlocksFor(part.byteLength, this.bs);
+    const bytes = Buffer.alloc(blocks * this.bs);
+    const offsetInRing = this.tailLsp % this.ringBytes;
+    const padBytes = offsetInRing + bytes.byteLength > this.ringBytes ? this.ringBytes - offsetInRing : 0;
+    bytes.set(part, RECORD_HEADER_BYTES);
+    encodeHeader({
+      flags, journalId: this.options.journalId, nonce: this.nonce, seq: this.nextSeq, prevLink: this.link,
+      payloadBytes: part.byteLength, recordBlocks: blocks, payloadChecksum: payloadChecksum(part, this.nextSeq),
+    }, bytes);
+    this.link = headerLink(bytes);
+    this.nextSeq++;
+    const lsp = this.tailLsp + padBytes;
+    this.tailLsp = lsp + bytes.byteLength;
+    return event === undefined ? { lsp, padBytes, bytes } : { lsp, padBytes, bytes, event };
+  }
+
+  private kick(): void {
+    if (this.writing !== undefined) return;
+    this.writing = this.writeLoop().finally(() => {
+      this.writing = undefined;
+      // Appends made by continuations of the last batch's promises ran before this callback.
+      if (this.queue.length > 0 && this.failure === undefined) this.kick();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const count = this.batchLength();
+      if (count === 0) {
+        if (this.closing) return this.rejectQueued(new EbofsError('ECLOSED', 'journal closed while the append waited for trim'));
+        this.options.onFull?.();
+        if (this.batchLength() > 0) continue; // onFull trimmed synchronously
+        await new Promise<void>((resolve) => { this.spaceWaiter = resolve; });
+        continue;
+      }
+      const batch = this.queue.splice(0, count);
+      try {
+        await this.writeBatch(batch);
+      } catch (err) {
+        this.failure = err;
+        for (const record of batch) record.event?.reject?.(this.failedError());
+        this.rejectQueued(this.failedError());
+        return;
+      }
+      for (const record of batch) {
+        const event = record.event;
+        if (event === undefined) continue;
+        event.durable = true;
+        event.resolve?.({ seq: event.seq, next: { ...event.next } });
+      }
+    }
+  }
+
+  /** How many queued records fit in the ring now, within the batch limits. */
+  private batchLength(): number {
+    let bytes = 0;
+    let count = 0;
+    for (const record of this.queue) {
+      const end = record.lsp + record.bytes.byteLength;
+      if (end - this.trimmedLsp > this.ringBytes) break;
+      if (count >= BATCH_RECORDS_MAX || (count > 0 && bytes + record.bytes.byteLength > BATCH_BYTES_MAX)) break;
+      bytes += record.bytes.byteLength + record.padBytes;
+      count++;
+    }
+    return count;
+  }
+
+  /** Writes records (and wrap pads) with one device write per contiguous run, then one flush. */
+  private async writeBatch(batch: QueuedRecord[]): Promise<void> {
+    const runs: { offset: number; parts: Buffer[] }[] = [];
+    const place = (lsp: number, bytes: Buffer): void => {
+      const offset = this.ring.start + (lsp % this.ringBytes);
+      const last = runs[runs.length - 1];
+      const lastEnd = last === undefined ? -1 : last.offset + last.parts.reduce((n, p) => n + p.byteLength, 0);
+      if (last !== undefined && lastEnd === offset) last.parts.push(bytes);
+      else runs.push({ offset, parts: [bytes] });
+    };
+    for (const record of batch) {
+      if (record.padBytes > 0) place(record.lsp - record.padBytes, Buffer.alloc(record.padBytes));
+      place(record.lsp, record.bytes);
+    }
+    for (const run of runs) {
+      const data = run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts);
+      assert(run.offset + data.byteLength <= this.ring.end, 'journal write crosses the ring end');
+      await this.device.write(run.offset, data);
+      this.counters.bytesWritten += data.byteLength;
+    }
+    await this.device.flush();
+    this.counters.batchCount++;
+    this.counters.flushCount++;
+    this.counters.recordCount += batch.length;
+  }
+
+  private wakeForSpace(): void {
+    const waiter = this.spaceWaiter;
+    this.spaceWaiter = undefined;
+    waiter?.();
+  }
+
+  private rejectQueued(err: unknown): void {
+    const rejected = this.queue.splice(0);
+    for (const record of rejected) record.event?.reject?.(err);
+  }
+
+  private failedError(): EbofsError {
+    return new EbofsError('EIO', 'journal failed after a device error; reopen to recover', { cause: this.failure });
+  }
+}
+
+function floorTo(value: number, unit: number): number {
+  return Math.floor(value / unit) * unit;
+}
+
+/** Ring bytes the worst-case event of `eventBytes` needs: its records plus one wrap pad. */
+export function worstCaseEventBytes(eventBytes: number, recordBytesMax: number, bs: number): number {
+  const perRecord = recordBytesMax - RECORD_HEADER_BYTES;
+  const full = Math.floor(eventBytes / perRecord);
+  const rest = eventBytes - full * perRecord;
+  const tail = rest > 0 || full === 0 ? recordBlocksFor(rest, bs) * bs : 0;
+  return full * recordBytesMax + tail + recordBytesMax;
+}
+
+function defaultEventBytesMax(ringBytes: number, recordBytesMax: number): number {
+  const perRecord = recordBytesMax - RECORD_HEADER_BYTES;
+  const records = Math.floor(ringBytes / 2 / recordBytesMax);
+  return Math.min(EVENT_BYTES_DEFAULT, Math.max(perRecord, records * perRecord));
+}
+
+function validateOptions(device: LogDevice, options: JournalOptions, cursor: JournalCursor): void {
+  const bs = device.blockSizeBytes;
+  const { ringOffset, ringBytes } = options;
+  const bad = (why: string): never => { throw new EbofsError('EINVAL', `journal: ${why}`); };
+  if (!Number.isSafeInteger(ringOffset) || ringOffset < 0 || ringOffset % bs !== 0) bad(`ring offset ${ringOffset} is not block-aligned`);
+  if (!Number.isSafeInteger(ringBytes) || ringBytes % bs !== 0) bad(`ring size ${ringBytes} is not block-aligned`);
+  if (ringBytes < RING_BLOCKS_MIN * bs) bad(`ring of ${ringBytes} bytes is smaller than ${RING_BLOCKS_MIN} blocks`);
+  if (ringOffset + ringBytes > device.sizeBytes) bad('ring extends past the device end');
+  const recordMax = options.recordBytesMax ?? Math.min(RECORD_BYTES_DEFAULT, floorTo(ringBytes / 8, bs));
+  if (recordMax % bs !== 0 || recordMax < bs || recordMax > RECORD_BYTES_MAX || recordMax * 4 > ringBytes) {
+    bad(`record size max ${recordMax} must be block-aligned, at most ${RECORD_BYTES_MAX} and a quarter of the ring`);
+  }
+  if (options.eventBytesMax !== undefined) {
+    if (!Number.isSafeInteger(options.eventBytesMax) || options.eventBytesMax < 0) bad('event size max must be a non-negative integer');
+    if (worstCaseEventBytes(options.eventBytesMax, recordMax, bs) > ringBytes) bad(`event size max ${options.eventBytesMax} cannot fit the ring`);
+  }
+  if (cursor.offset < ringOffset || cursor.offset >= ringOffset + ringBytes || cursor.offset % bs !== 0) bad(`cursor offset ${cursor.offset} is outside the ring`);
+  if (!Number.isSafeInteger(cursor.seq) || cursor.seq < 1) bad(`cursor seq ${cursor.seq} is invalid`);
+}

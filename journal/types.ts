@@ -1,0 +1,68 @@
+/**
+ * journal/types.ts: the interfaces the journal declares for its owner. The journal never
+ * imports engine/: the engine's BlockDevice satisfies LogDevice structurally.
+ */
+
+/** What the journal needs of a device: whole-block positional I/O and a durable flush. */
+export interface LogDevice {
+  readonly sizeBytes: number;
+  readonly blockSizeBytes: number;
+  read(offset: number, target: Uint8Array): Promise<void>;
+  write(offset: number, source: Uint8Array): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/** The ring region, as absolute device offsets [start, end), block-aligned. */
+export interface Ring {
+  start: number;
+  end: number;
+}
+
+/**
+ * Where replay begins: a device offset inside the ring and the seq expected there. The owner
+ * persists one (in its superblock) before it trims the events before it.
+ */
+export interface JournalCursor {
+  offset: number;
+  seq: number;
+}
+
+export interface ReplayedEvent {
+  /** The event's id: the seq of its first record. */
+  seq: number;
+  payload: Buffer;
+  /** Cursor just after this event: persist it to skip this event on the next replay. */
+  next: JournalCursor;
+}
+
+export interface JournalOptions {
+  /** Ring region start (absolute device offset), block-aligned. */
+  ringOffset: number;
+  /** Ring region size in bytes, block-aligned, at least RING_BLOCKS_MIN blocks. */
+  ringBytes: number;
+  /** Identity of this journal, chosen at mkfs: records of any other journal never replay. */
+  journalId: bigint;
+  /**
+   * A value never used by an earlier open of this journal (default: 64 random bits from
+   * node:crypto). Simulations pass one from their seeded PRNG to stay deterministic.
+   */
+  nonce?: bigint;
+  /** Largest record in bytes, header included (default 1 MiB); larger events are fragmented. */
+  recordBytesMax?: number;
+  /** Largest event (default min(64 MiB, about half the ring)); bigger appends fail E2BIG. */
+  eventBytesMax?: number;
+  /** Called when an append has to wait for the owner to trim (time to checkpoint). */
+  onFull?: () => void;
+}
+
+/** Counters for benchmarks and the owner's checkpoint policy. */
+export interface JournalStats {
+  appendCount: number;
+  recordCount: number;
+  batchCount: number;
+  flushCount: number;
+  bytesWritten: number;
+  /** Ring bytes holding live (untrimmed) events and queued records. */
+  usedBytes: number;
+  ringBytes: number;
+}
