@@ -1,0 +1,269 @@
+/**
+ * Placement policy: where a request of n units goes. Pure decisions over a FreeMap; the
+ * allocator has already checked the space accounting before calling.
+ *
+ * Order of preference:
+ * - Hint: the first fit at or after the hinted unit (does not move the cursor).
+ * - Full-stripe requests (n >= one stripe, striping on): floor(n / stripe) whole stripes aligned
+ *   to stripe boundaries, contiguous if possible, else stripe by stripe; the tail (< one stripe)
+ *   is a small request. Only when no whole free stripe is left does it fall back to unaligned
+ *   space (counted as a stripe fallback).
+ * - Small requests with striping: pack into the open stripe; else, when whole stripes are
+ *   plentiful, open the next whole free stripe after the cursor; when they are scarce, fill the
+ *   best-fitting hole in a partly used stripe first (so whole stripes stay whole).
+ * - Without striping: next-fit from the cursor, when the fit lies within a window ahead of it;
+ *   best-fit otherwise (the forward region is fragmented).
+ * - Last resort (not contiguous): the largest runs first, up to the extent limit.
+ *
+ * The cursor moves forward past every next-fit or stripe placement, so consecutive writes are
+ * sequential like a log. On failure every unit taken is given back and the cursor restored.
+ */
+import { assert } from '../common/assert.js';
+import { alignUp } from '../common/ints.js';
+import {
+  ALIGNED_SCAN_STEPS_MAX, FRAGMENTED_STRIPE_SHARE_MIN, NEXT_FIT_WINDOW_SHARE,
+} from './format.js';
+import type { FreeMap, Run } from './free-map.js';
+import { stripesWithin, type Geometry } from './geometry.js';
+
+/** One placement request, in units. */
+export interface PlaceRequest {
+  units: number;
+  contiguous: boolean;
+  /** Hinted unit, or null. */
+  hint: number | null;
+  /** Most runs the result may have. */
+  extentLimit: number;
+}
+
+/** The runs chosen (already taken from the map) and how the stripe policy fared. */
+export interface Placement {
+  runs: Run[];
+  /** True for a full-stripe request whose stripe part got aligned whole stripes. */
+  stripeAligned: boolean;
+  /** True for a full-stripe request that had to use unaligned space. */
+  stripeFallback: boolean;
+}
+
+export class Placer {
+  /** Next-fit cursor (a unit index). */
+  cursor = 0;
+  /** Index of the stripe small requests are packed into, or -1. */
+  openStripe = -1;
+  private taken: Run[] = [];
+  private limit = 0;
+  private readonly windowUnits: number;
+
+  constructor(private map: FreeMap, private readonly geometry: Geometry) {
+    this.windowUnits = Math.max(1, Math.floor(geometry.unitCount * NEXT_FIT_WINDOW_SHARE));
+  }
+
+  /** Points the placer at a new free map (after a change of representation). */
+  setMap(map: FreeMap): void {
+    this.map = map;
+  }
+
+  /** Places a request, or returns null (nothing taken) when it cannot be met. */
+  place(request: PlaceRequest): Placement | null {
+    assert(request.units > 0 && request.extentLimit >= 1, 'bad placement request');
+    const saved = { cursor: this.cursor, openStripe: this.openStripe };
+    this.taken = [];
+    this.limit = request.extentLimit;
+    const S = this.geometry.stripeUnits;
+    let result: Placement | null;
+    if (this.geometry.striped && request.units >= S) result = this.placeStriped(request);
+    else if (this.geometry.striped) result = this.wrap(this.placeSmallStriped(request));
+    else result = this.wrap(this.placePlain(request));
+    if (result === null) {
+      for (const run of this.taken) this.map.insert(run.start, run.length);
+      this.cursor = saved.cursor;
+      this.openStripe = saved.openStripe;
+      return null;
+    }
+    assert(result.runs.reduce((sum, r) => sum + r.length, 0) === request.units, 'placed size');
+    return result;
+  }
+
+  private wrap(ok: boolean): Placement | null {
+    return ok ? { runs: this.taken, stripeAligned: false, stripeFallback: false } : null;
+  }
+
+  private take(start: number, length: number): boolean {
+    if (this.taken.length >= this.limit) return false;
+    this.map.take(start, length);
+    this.taken.push({ start, length });
+    return true;
+  }
+
+  private advance(end: number): void {
+    this.cursor = end >= this.geometry.unitCount ? 0 : end;
+  }
+
+  private withinWindow(position: number, from: number): boolean {
+    const n = this.geometry.unitCount;
+    return (position - from + n) % n <= this.windowUnits;
+  }
+
+  private placePlain(request: PlaceRequest): boolean {
+    const n = request.units;
+    if (request.hint !== null) {
+      const at = this.map.firstFit(request.hint, n);
+      if (at !== null) return this.take(at, n);
+    }
+    const at = this.map.firstFit(this.cursor, n);
+    if (at !== null && this.withinWindow(at, this.cursor)) {
+      this.advance(at + n);
+      return this.take(at, n);
+    }
+    const best = this.map.bestFit(n);
+    if (best !== null) {
+      this.advance(best.start + n);
+      return this.take(best.start, n);
+    }
+    return !request.contiguous && this.gatherLargest(n);
+  }
+
+  private placeStriped(request: PlaceRequest): Placement | null {
+    const S = this.geometry.stripeUnits;
+    const n = request.units;
+    const from = request.hint ?? this.cursor;
+    if (request.contiguous) {
+      const at = this.findAligned(from, n);
+      if (at !== null) return this.finishStriped(at, n, true);
+      const any = this.map.firstFit(from, n) ?? this.map.bestFit(n)?.start ?? null;
+      return any === null ? null : this.finishStriped(any, n, false);
+    }
+    const stripeCount = Math.floor(n / S);
+    const tail = n - stripeCount * S;
+    const placed = this.takeStripes(from, stripeCount, tail > 0 ? 1 : 0);
+    if (placed === null) return null;
+    const rest = (stripeCount - placed) * S + tail;
+    let ok = true;
+    if (rest > 0 && placed === stripeCount) ok = this.placeSmallStriped({ ...request, units: rest, hint: null });
+    else if (rest > 0) ok = this.gatherLargest(rest);
+    if (!ok) return null;
+    const aligned = placed === stripeCount;
+    return { runs: this.taken, stripeAligned: aligned, stripeFallback: !aligned };
+  }
+
+  private finishStriped(at: number, n: number, aligned: boolean): Placement | null {
+    if (!this.take(at, n)) return null;
+    this.advance(at + n);
+    return { runs: this.taken, stripeAligned: aligned, stripeFallback: !aligned };
+  }
+
+  /** Takes up to `count` whole aligned stripes; returns how many, or null on the extent limit. */
+  private takeStripes(from: number, count: number, keepRuns: number): number | null {
+    const S = this.geometry.stripeUnits;
+    const together = this.findAligned(from, count * S);
+    if (together !== null) {
+      if (!this.take(together, count * S)) return null;
+      this.advance(together + count * S);
+      return count;
+    }
+    let placed = 0;
+    let probe = from;
+    while (placed < count && this.taken.length + keepRuns < this.limit) {
+      const at = this.findAligned(probe, S);
+      if (at === null) break;
+      const run = this.map.runAt(at);
+      assert(run !== null, 'aligned fit outside a free run');
+      const fits = Math.floor((run.start + run.length - at) / S);
+      const stripes = Math.min(count - placed, fits);
+      assert(stripes >= 1, 'aligned fit without a whole stripe');
+      this.take(at, stripes * S);
+      placed += stripes;
+      probe = at + stripes * S;
+      this.advance(probe);
+    }
+    return placed;
+  }
+
+  private placeSmallStriped(request: PlaceRequest): boolean {
+    const n = request.units;
+    if (request.hint !== null) {
+      const at = this.map.firstFit(request.hint, n);
+      if (at !== null) return this.take(at, n);
+    }
+    if (this.fitOpenStripe(n)) return true;
+    if (this.taken.length >= this.limit) return false;
+    const S = this.geometry.stripeUnits;
+    const scarce = this.map.fullStripeCount * S < this.map.freeUnits * FRAGMENTED_STRIPE_SHARE_MIN;
+    const done = scarce
+      ? this.fillHole(n) || this.openNewStripe(n)
+      : this.openNewStripe(n) || this.fillHole(n);
+    if (done) return true;
+    const best = this.map.bestFit(n);
+    if (best !== null) return this.take(best.start, n);
+    return !request.contiguous && this.gatherLargest(n);
+  }
+
+  private fitOpenStripe(n: number): boolean {
+    if (this.openStripe < 0) return false;
+    const S = this.geometry.stripeUnits;
+    const base = this.openStripe * S;
+    const at = this.map.firstFit(base, n);
+    if (at === null || at + n > base + S) {
+      this.openStripe = -1;
+      return false;
+    }
+    if (!this.take(at, n)) return false;
+    this.advance(at + n);
+    return true;
+  }
+
+  private openNewStripe(n: number): boolean {
+    const S = this.geometry.stripeUnits;
+    const at = this.findAligned(this.cursor, S);
+    if (at === null) return false;
+    this.openStripe = at / S;
+    this.advance(at + n);
+    return this.take(at, n);
+  }
+
+  private fillHole(n: number): boolean {
+    const hole = this.map.bestFit(n);
+    const S = this.geometry.stripeUnits;
+    if (hole === null || stripesWithin(hole.start, hole.length, S) > 0) return false;
+    this.openStripe = Math.floor(hole.start / S);
+    return this.take(hole.start, n);
+  }
+
+  /** Takes the largest runs until n units are placed; false on the extent limit. */
+  private gatherLargest(n: number): boolean {
+    let remaining = n;
+    while (remaining > 0) {
+      const run = this.map.largest();
+      assert(run !== null, 'accounting promised space the map does not have');
+      const length = Math.min(run.length, remaining);
+      if (!this.take(run.start, length)) return false;
+      remaining -= length;
+    }
+    return true;
+  }
+
+  /**
+   * Lowest stripe-aligned p (searching from `from`, then wrapping to 0) with [p, p + n) free.
+   * Examines a bounded number of candidates, then asks for a run long enough to be sure.
+   */
+  findAligned(from: number, n: number): number | null {
+    const S = this.geometry.stripeUnits;
+    if (this.map.fullStripeCount * S < n) return null;
+    for (const start of from === 0 ? [0] : [from, 0]) {
+      let probe = start;
+      for (let step = 0; step < ALIGNED_SCAN_STEPS_MAX; step++) {
+        const at = this.map.firstFit(probe, n);
+        if (at === null) break;
+        const run = this.map.runAt(at);
+        assert(run !== null, 'fit outside a free run');
+        const aligned = alignUp(at, S);
+        if (aligned + n <= run.start + run.length) return aligned;
+        probe = run.start + run.length;
+        if (probe >= this.geometry.unitCount) break;
+      }
+      const sure = this.map.firstFit(start, n + S - 1);
+      if (sure !== null) return alignUp(sure, S);
+    }
+    return null;
+  }
+}
