@@ -13,7 +13,10 @@
  *   best-fitting hole in a partly used stripe first (so whole stripes stay whole).
  * - Without striping: next-fit from the cursor, when the fit lies within a window ahead of it;
  *   best-fit otherwise (the forward region is fragmented).
- * - Last resort (not contiguous): the largest runs first, up to the extent limit.
+ * - Last resort (not contiguous): the largest runs first, up to the extent limit. If the
+ *   policy's own path would need more runs than the limit, everything is undone and the largest
+ *   runs first are tried (the fewest runs possible), so a request fails only when even that
+ *   needs more than the limit.
  *
  * The cursor moves forward past every next-fit or stripe placement, so consecutive writes are
  * sequential like a log. On failure every unit taken is given back and the cursor restored.
@@ -75,13 +78,25 @@ export class Placer {
     else if (this.geometry.striped) result = this.wrap(this.placeSmallStriped(request));
     else result = this.wrap(this.placePlain(request));
     if (result === null) {
-      for (const run of this.taken) this.map.insert(run.start, run.length);
-      this.cursor = saved.cursor;
-      this.openStripe = saved.openStripe;
-      return null;
+      this.undo(saved);
+      // The policy's path used too many runs; the largest runs first need the fewest.
+      if (!request.contiguous && this.gatherLargest(request.units)) {
+        const fullStripe = this.geometry.striped && request.units >= S;
+        result = { runs: this.taken, stripeAligned: false, stripeFallback: fullStripe };
+      } else {
+        this.undo(saved);
+      }
     }
+    if (result === null) return null;
     assert(result.runs.reduce((sum, r) => sum + r.length, 0) === request.units, 'placed size');
     return result;
+  }
+
+  private undo(saved: { cursor: number; openStripe: number }): void {
+    for (const run of this.taken) this.map.insert(run.start, run.length);
+    this.taken = [];
+    this.cursor = saved.cursor;
+    this.openStripe = saved.openStripe;
   }
 
   private wrap(ok: boolean): Placement | null {
@@ -264,6 +279,20 @@ export class Placer {
       const sure = this.map.firstFit(start, n + S - 1);
       if (sure !== null) return alignUp(sure, S);
     }
-    return null;
+    // A single whole stripe surely exists somewhere (the count says so): find it exhaustively,
+    // so a full-stripe request never misses one. Bounded by the number of free runs.
+    return n === S ? this.scanForStripe() : null;
+  }
+
+  private scanForStripe(): number | null {
+    const S = this.geometry.stripeUnits;
+    let found: number | null = null;
+    this.map.forEach((start, length) => {
+      const aligned = alignUp(start, S);
+      if (aligned + S <= start + length) found = aligned;
+      return found === null;
+    });
+    assert(found !== null, 'full stripe count says a stripe is free, none found');
+    return found;
   }
 }
