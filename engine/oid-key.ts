@@ -1,0 +1,209 @@
+/**
+ * Order-preserving byte encodings of object ids (`Ghobject`) and of (collection, object)
+ * pairs: the keys of the onode tree. Comparing two encoded keys as plain unsigned bytes
+ * (`Buffer.compare`, memcmp) gives exactly Ceph's `ghobject_t` order (`compareGhobjects`,
+ * reference §4.3), so listing is a range scan and a collection is a key range.
+ *
+ * Object key (all integers big-endian so byte order is numeric order):
+ *
+ * | offset | size | field        | encoding                                                   |
+ * |--------|------|--------------|------------------------------------------------------------|
+ * | 0      | 1    | kind         | 0x00 = object, 0x01 = MAX sentinel (then the key ends)     |
+ * | 1      | 1    | shard        | i8 with the sign bit flipped (-1 -> 0x7f, 0 -> 0x80)        |
+ * | 2      | 8    | pool         | i64 with the sign bit flipped                              |
+ * | 10     | 4    | bitwise hash | `reverseBits32(hash)`                                      |
+ * | 14     | var  | namespace    | escaped bytes, then terminator 0x00 0x01                   |
+ * | ..     | var  | effective key| key if set else name: escaped, terminated                  |
+ * | ..     | var  | name         | escaped, terminated                                        |
+ * | ..     | 8    | snap         | u64                                                        |
+ * | ..     | 8    | generation   | u64                                                        |
+ *
+ * Escaping: byte 0x00 is written as 0x00 0xff; every other byte as itself; each string ends
+ * with 0x00 0x01. The terminator sorts below every escaped byte (0x00 0x01 < 0x00 0xff <
+ * 0x01..0xff), so a proper prefix sorts first ("a" < "a\0" < "a\x01" < "ab") and nothing
+ * after a string can change the order it decided.
+ *
+ * Onode key = escaped collection id (ASCII), terminator, then the object key. All objects of
+ * one collection are the key range [prefix + 0x00, prefix + 0x02).
+ *
+ * Invariants (tested with fast-check against `compareGhobjects` in test/unit/engine):
+ * - `Buffer.compare(encode(a), encode(b))` has the sign of `compareGhobjects(a, b)`.
+ * - `decode(encode(a))` equals `a` (the key is emptied when equal to the name, as normalised).
+ * - The key is emptied on decode exactly when the effective key equals the name.
+ *
+ * Versioning: this layout is part of the on-disk format of the onode tree. A change needs a
+ * new format version; kind bytes 0x02..0xff are reserved.
+ *
+ * Why: the name is written in full even when it equals the effective key, because objects
+ * sharing an effective key are ordered by name, and a shortened form would not compare
+ * correctly against full names.
+ */
+import { CorruptionError } from '../common/errors.js';
+import {
+  type Ghobject, GHOBJECT_MAX, makeGhobject, reverseBits32, effectiveKey, bytesToBinary,
+} from './types.js';
+
+const KIND_OBJECT = 0x00;
+const KIND_MAX = 0x01;
+const ESCAPE = 0x00;
+const ESCAPED_ZERO = 0xff;
+const TERMINATOR = 0x01;
+const I64_SIGN = 2n ** 63n;
+const U64_MASK = 2n ** 64n - 1n;
+
+/** Bytes `escaped(bytes)` takes, terminator included. */
+function escapedLength(bytes: Uint8Array): number {
+  let n = bytes.length + 2;
+  for (const b of bytes) if (b === 0) n++;
+  return n;
+}
+
+/** Writes `bytes` escaped and terminated at `at`; returns the offset after it. */
+export function writeEscaped(target: Uint8Array, at: number, bytes: Uint8Array): number {
+  let p = at;
+  for (const b of bytes) {
+    if (b === 0) {
+      target[p++] = ESCAPE;
+      target[p++] = ESCAPED_ZERO;
+    } else {
+      target[p++] = b;
+    }
+  }
+  target[p++] = ESCAPE;
+  target[p++] = TERMINATOR;
+  return p;
+}
+
+/** Reads an escaped, terminated string at `at`; returns the bytes and the offset after it. */
+export function readEscaped(source: Uint8Array, at: number, where: string): [Uint8Array, number] {
+  const out: number[] = [];
+  let p = at;
+  for (;;) {
+    if (p >= source.length) throw corrupt(where, 'unterminated string');
+    const b = source[p++] as number;
+    if (b !== ESCAPE) {
+      out.push(b);
+      continue;
+    }
+    const next = source[p++];
+    if (next === TERMINATOR) return [Uint8Array.from(out), p];
+    if (next === ESCAPED_ZERO) out.push(0);
+    else throw corrupt(where, `bad escape 0x00 0x${(next ?? 0).toString(16)}`);
+  }
+}
+
+function corrupt(where: string, what: string): CorruptionError {
+  return new CorruptionError('ECORRUPT', `object key: ${what}`, { location: where });
+}
+
+/** Length in bytes of `encodeOidKey(oid)`. */
+export function oidKeyLength(oid: Ghobject): number {
+  if (oid.max) return 1;
+  const key = effectiveKey(oid);
+  return 14 + escapedLength(oid.namespace) + escapedLength(key) + escapedLength(oid.name) + 16;
+}
+
+/** Writes the object key of `oid` into `target` at `at`; returns the offset after it. */
+export function writeOidKey(target: Uint8Array, at: number, oid: Ghobject): number {
+  if (oid.max) {
+    target[at] = KIND_MAX;
+    return at + 1;
+  }
+  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  target[at] = KIND_OBJECT;
+  target[at + 1] = (oid.shard & 0xff) ^ 0x80;
+  view.setBigUint64(at + 2, (oid.pool + I64_SIGN) & U64_MASK, false);
+  view.setUint32(at + 10, reverseBits32(oid.hash), false);
+  let p = writeEscaped(target, at + 14, oid.namespace);
+  p = writeEscaped(target, p, effectiveKey(oid));
+  p = writeEscaped(target, p, oid.name);
+  view.setBigUint64(p, oid.snap, false);
+  view.setBigUint64(p + 8, oid.generation, false);
+  return p + 16;
+}
+
+/** The order-preserving key of `oid` (see the module head for the layout). */
+export function encodeOidKey(oid: Ghobject): Uint8Array {
+  const out = new Uint8Array(oidKeyLength(oid));
+  const end = writeOidKey(out, 0, oid);
+  if (end !== out.length) throw corrupt('encodeOidKey', 'length mismatch');
+  return out;
+}
+
+/** The object key as a latin-1 binary string (for JS Maps; `<` on it is byte order). */
+export function encodeOidKeyBinary(oid: Ghobject): string {
+  return bytesToBinary(encodeOidKey(oid));
+}
+
+/**
+ * Decodes an object key starting at `at`; returns the id and the offset after it. Bad bytes
+ * are a `CorruptionError` naming `where` (decoders never assert on stored bytes).
+ */
+export function readOidKey(source: Uint8Array, at: number, where = 'object key'): [Ghobject, number] {
+  const kind = source[at];
+  if (kind === KIND_MAX) return [GHOBJECT_MAX, at + 1];
+  if (kind !== KIND_OBJECT) throw corrupt(where, `bad kind byte ${String(kind)}`);
+  if (source.length < at + 14) throw corrupt(where, 'truncated header');
+  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  const shard = (((source[at + 1] as number) ^ 0x80) << 24) >> 24;
+  if (shard < -1) throw corrupt(where, `bad shard ${shard}`);
+  const pool = view.getBigUint64(at + 2, false) - I64_SIGN;
+  const hash = reverseBits32(view.getUint32(at + 10, false));
+  const [namespace, p1] = readEscaped(source, at + 14, where);
+  const [effKey, p2] = readEscaped(source, p1, where);
+  const [name, p3] = readEscaped(source, p2, where);
+  if (source.length < p3 + 16) throw corrupt(where, 'truncated snap/generation');
+  const snap = view.getBigUint64(p3, false);
+  const generation = view.getBigUint64(p3 + 8, false);
+  const keyIsName = Buffer.compare(effKey, name) === 0;
+  const key = keyIsName ? new Uint8Array(0) : effKey;
+  return [makeGhobject({ max: false, shard, pool, hash, namespace, key, name, snap, generation }),
+    p3 + 16];
+}
+
+/** Decodes a whole object key (trailing bytes are corruption). */
+export function decodeOidKey(source: Uint8Array, where = 'object key'): Ghobject {
+  const [oid, end] = readOidKey(source, 0, where);
+  if (end !== source.length) throw corrupt(where, `${source.length - end} trailing bytes`);
+  return oid;
+}
+
+/** The escaped, terminated collection id that starts every onode key of the collection. */
+export function encodeCollectionPrefix(cid: string): Uint8Array {
+  const bytes = Buffer.from(cid, 'latin1');
+  const out = new Uint8Array(escapedLength(bytes));
+  writeEscaped(out, 0, bytes);
+  return out;
+}
+
+/** Onode-tree key of (collection, object): collection prefix, then the object key. */
+export function encodeOnodeKey(cid: string, oid: Ghobject): Uint8Array {
+  const prefix = encodeCollectionPrefix(cid);
+  const out = new Uint8Array(prefix.length + oidKeyLength(oid));
+  out.set(prefix, 0);
+  writeOidKey(out, prefix.length, oid);
+  return out;
+}
+
+/** Decodes an onode key into its collection id and object. */
+export function decodeOnodeKey(source: Uint8Array, where = 'onode key'): { cid: string; oid: Ghobject } {
+  const [cidBytes, p] = readEscaped(source, 0, where);
+  const [oid, end] = readOidKey(source, p, where);
+  if (end !== source.length) throw corrupt(where, `${source.length - end} trailing bytes`);
+  return { cid: Buffer.from(cidBytes).toString('latin1'), oid };
+}
+
+/**
+ * The onode-key range [start, end) holding every object of `cid` (MAX is never stored, but
+ * the range includes its one-byte key, so `end` is the prefix then 0x02).
+ */
+export function collectionKeyRange(cid: string): { start: Uint8Array; end: Uint8Array } {
+  const prefix = encodeCollectionPrefix(cid);
+  const start = new Uint8Array(prefix.length + 1);
+  start.set(prefix, 0);
+  start[prefix.length] = KIND_OBJECT;
+  const end = new Uint8Array(prefix.length + 1);
+  end.set(prefix, 0);
+  end[prefix.length] = KIND_MAX + 1;
+  return { start, end };
+}
