@@ -235,12 +235,17 @@ export class Journal {
         this.rejectQueued(this.failedError());
         return;
       }
+      let settled = 0;
       for (const record of batch) {
         const event = record.event;
         if (event === undefined) continue;
         event.durable = true;
         event.resolve?.({ seq: event.seq, next: { ...event.next } });
+        settled++;
       }
+      // Let the callers just settled run (they often append again at once), so their next
+      // appends share one batch instead of the first of them flushing alone.
+      if (settled > 0 && this.queue.length < settled) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
