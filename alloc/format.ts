@@ -41,6 +41,9 @@
  * Versioning: a reader refuses a version greater than its own, or any unknown flag bit, with
  * EbofsError EFORMAT (it cannot know what the new fields mean). Version 0 is invalid. A change
  * of layout takes a new version number; retired numbers are listed here and never reused.
+ * Every version keeps the magic and version at offsets 0 and 4 and the trailing checksum32 over
+ * all bytes before it, so an old reader (which verifies the checksum first) reports a newer map
+ * as EFORMAT rather than as damage.
  *
  * Why: one trailing checksum over the whole map (rather than per-extent) because the map is
  * read and written as one unit at checkpoint time; fixed 16-byte records (rather than varints)
