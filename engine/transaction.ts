@@ -42,12 +42,9 @@ import {
   TRANSACTION_BYTES_MAX, TRANSACTION_OPS_MAX, XATTR_NAME_BYTES_MAX, XATTR_VALUE_BYTES_MAX,
 } from './limits.js';
 import { type BytesPair, type Op, type OpType, OP_TAGS } from './types-ops.js';
-import { type ByteInput, type Ghobject, type ObjectId, normalizeObjectId, toBytes } from './types.js';
+import { type ByteInput, type Ghobject, type ObjectRef, normalizeObjectId, toBytes } from './types.js';
 import { decodeOidKey, encodeOidKey } from './oid-key.js';
 import { assertNever } from '../common/assert.js';
-
-/** An object named by a caller or already normalised. */
-export type ObjectRef = ObjectId | Ghobject;
 
 /** Key/value input: a Map, or an iterable of pairs, or a plain object (string keys). */
 export type PairsInput =

@@ -52,6 +52,9 @@ export interface ObjectId {
   readonly shard?: number;
 }
 
+/** An object named by a caller (normalised on entry) or an already normalised id. */
+export type ObjectRef = ObjectId | Ghobject;
+
 /** A normalised, immutable object id. `max` marks the sentinel that sorts after everything. */
 export interface Ghobject {
   readonly max: boolean;

@@ -1,0 +1,20 @@
+/**
+ * ebofs public entry: the object model (ids, collections, transactions), the `ObjectStore`
+ * interface, the in-memory reference store and the error family. The on-disk engine adds its
+ * `mkfs`/`open` export here.
+ */
+export * from './types.js';
+export * from './types-ops.js';
+export * from './types-store.js';
+export * from './limits.js';
+export * from './collection.js';
+export { cephStrHashRjenkins, cephObjectHash } from './rjenkins.js';
+export {
+  encodeOidKey, decodeOidKey, encodeOidKeyBinary, encodeOnodeKey, decodeOnodeKey, collectionKeyRange,
+  encodeCollectionPrefix,
+} from './oid-key.js';
+export { Transaction, TransactionError, encodeTransaction, decodeTransaction, type PairsInput } from './transaction.js';
+export { MemStore, dumpStoreState, type MemStoreOptions } from './memstore.js';
+export {
+  EbofsError, CorruptionError, AssertionError, ERROR_CODES, isErrorCode, type ErrorCode,
+} from '../common/errors.js';
