@@ -172,6 +172,33 @@ export class Journal {
     if (released) this.wakeForSpace();
   }
 
+  /**
+   * The last appended event (durable or not) and the cursor after it; before any append, the
+   * last replayed event. A checkpoint that includes every event up to `lastSeq` persists
+   * `cursor`, waits for `lastSeq` to be durable, then trims it.
+   */
+  tail(): { lastSeq: number | undefined; cursor: JournalCursor } {
+    const last = this.live[this.live.length - 1];
+    if (last !== undefined) return { lastSeq: last.seq, cursor: { ...last.next } };
+    return { lastSeq: undefined, cursor: { offset: this.ring.start + (this.tailLsp % this.ringBytes), seq: this.nextSeq } };
+  }
+
+  /**
+   * Whether an event of `payloadBytes` fits in the ring now, so that appending it will not
+   * wait for a trim. Owners that must never block on trim (a checkpoint waits for appended
+   * events) check this before they commit to an append.
+   */
+  canAppend(payloadBytes: number): boolean {
+    const need = worstCaseEventBytes(payloadBytes, this.recordBytesMax, this.bs);
+    return this.tailLsp - this.trimmedLsp + need <= this.ringBytes;
+  }
+
+  /** Resolves once every event appended so far is durable (rejects if the journal failed). */
+  async drain(): Promise<void> {
+    while (this.writing !== undefined) await this.writing;
+    if (this.failure !== undefined) throw this.failedError();
+  }
+
   /** Cursor after the last durable event (where replay would end if the process died now). */
   durableCursor(): JournalCursor | undefined {
     for (let i = this.live.length - 1; i >= 0; i--) if (this.live[i]!.durable) return { ...this.live[i]!.next };
@@ -265,6 +292,7 @@ export class Journal {
 
   /** Writes records (and wrap pads) with one device write per contiguous run, then one flush. */
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
+    if (this.options.beforeBatch !== undefined) await this.options.beforeBatch();
     const runs: { offset: number; parts: Buffer[] }[] = [];
     const place = (lsp: number, bytes: Buffer): void => {
       const offset = this.ring.start + (lsp % this.ringBytes);

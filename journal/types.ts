@@ -53,6 +53,11 @@ export interface JournalOptions {
   eventBytesMax?: number;
   /** Called when an append has to wait for the owner to trim (time to checkpoint). */
   onFull?: () => void;
+  /**
+   * Awaited before each batch is written. The owner uses it to make data that the batch's
+   * records reference durable first (write-ahead of the data, then of the record).
+   */
+  beforeBatch?: () => Promise<void>;
 }
 
 /** Counters for benchmarks and the owner's checkpoint policy. */

@@ -33,6 +33,11 @@ export interface BlockDevice {
   readonly blockSizeBytes: number;
   /** Fills `target` with the bytes at `offset`. Never-written blocks read as zeros. */
   read(offset: number, target: Uint8Array): Promise<void>;
+  /**
+   * The same, synchronously: metadata pages are read on a cache miss inside synchronous btree
+   * searches (as an mmap'd B+tree would fault a page in). Data reads use `read`.
+   */
+  readSync(offset: number, target: Uint8Array): void;
   /** Writes `source` at `offset`; volatile until the next flush resolves. */
   write(offset: number, source: Uint8Array): Promise<void>;
   /** Makes every write that completed before this call durable. */

@@ -71,6 +71,10 @@ export class FaultDevice implements BlockDevice {
   }
 
   async read(offset: number, target: Uint8Array): Promise<void> {
+    this.readSync(offset, target);
+  }
+
+  readSync(offset: number, target: Uint8Array): void {
     this.checkAlive('read');
     checkRange(this, offset, target.byteLength, 'read');
     this.maybeFail('read', offset);

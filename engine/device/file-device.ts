@@ -79,6 +79,28 @@ export class FileDevice implements BlockDevice {
     this.counters.readBytes += target.byteLength;
   }
 
+  readSync(offset: number, target: Uint8Array): void {
+    this.checkOpen('read');
+    checkRange(this, offset, target.byteLength, 'read');
+    try {
+      const step = this.pool === undefined ? target.byteLength : BOUNCE_BYTES;
+      for (let done = 0; done < target.byteLength; done += step) {
+        const piece = target.subarray(done, Math.min(target.byteLength, done + step));
+        const buf = this.pool === undefined ? piece : this.pool.syncBuffer.subarray(0, piece.byteLength);
+        for (let got = 0; got < buf.byteLength;) {
+          const n = readSync(this.handle.fd, buf, got, buf.byteLength - got, offset + done + got);
+          if (n === 0) { buf.fill(0, got); break; }
+          got += n;
+        }
+        if (buf !== piece) piece.set(buf);
+      }
+    } catch (err) {
+      throw new EbofsError('EIO', `read failed on ${this.path}`, { cause: err, location: `offset ${offset}` });
+    }
+    this.counters.readCount++;
+    this.counters.readBytes += target.byteLength;
+  }
+
   async write(offset: number, source: Uint8Array): Promise<void> {
     this.checkOpen('write');
     checkRange(this, offset, source.byteLength, 'write');
@@ -205,12 +227,16 @@ class AlignedPool {
   private readonly free: Buffer[] = [];
   private readonly waiters: ((buf: Buffer) => void)[] = [];
 
+  /** Reserved for synchronous reads, which never overlap one another. */
+  readonly syncBuffer: Buffer;
+
   private constructor(arena: Buffer) {
     for (let i = 0; i < BOUNCE_COUNT; i++) this.free.push(arena.subarray(i * BOUNCE_BYTES, (i + 1) * BOUNCE_BYTES));
+    this.syncBuffer = arena.subarray(BOUNCE_COUNT * BOUNCE_BYTES, (BOUNCE_COUNT + 1) * BOUNCE_BYTES);
   }
 
   static async create(handle: FileHandle, path: string, isBlockDevice: boolean): Promise<AlignedPool> {
-    const raw = Buffer.allocUnsafeSlow(BOUNCE_COUNT * BOUNCE_BYTES + DEVICE_BLOCK_SIZE_BYTES);
+    const raw = Buffer.allocUnsafeSlow((BOUNCE_COUNT + 1) * BOUNCE_BYTES + DEVICE_BLOCK_SIZE_BYTES);
     const scratch = isBlockDevice ? undefined : `${path}.direct-probe`;
     const fd = scratch === undefined
       ? handle.fd
@@ -220,7 +246,7 @@ class AlignedPool {
         try {
           if (scratch === undefined) readSync(fd, raw, k, DEVICE_BLOCK_SIZE_BYTES, 0);
           else writeSync(fd, raw, k, DEVICE_BLOCK_SIZE_BYTES, 0);
-          return new AlignedPool(raw.subarray(k, k + BOUNCE_COUNT * BOUNCE_BYTES));
+          return new AlignedPool(raw.subarray(k, k + (BOUNCE_COUNT + 1) * BOUNCE_BYTES));
         } catch {
           // misaligned at this offset: try the next one
         }

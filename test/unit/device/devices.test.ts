@@ -162,3 +162,25 @@ test('FaultDevice injects EIO, crashes after N ops, and flips bits', async (t) =
   t.is(buf[10], 3 ^ 8);
   t.is(buf[11], 3);
 });
+
+test('readSync agrees with read on every device', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ebofs-dev-'));
+  try {
+    const data = new Random(8).bytes(3 * BS);
+    const devices = [new MemDevice(16 * BS), new FaultDevice(new MemDevice(16 * BS), { seed: 2 }),
+      await FileDevice.open(join(dir, 'a.img'), { create: true, sizeBytes: 16 * BS })];
+    try {
+      devices.push(await FileDevice.open(join(dir, 'b.img'), { create: true, sizeBytes: 16 * BS, direct: true }));
+    } catch { /* O_DIRECT unsupported here */ }
+    for (const dev of devices) {
+      await dev.write(BS, data);
+      const back = Buffer.alloc(4 * BS);
+      dev.readSync(0, back);
+      t.true(back.subarray(BS).equals(data));
+      t.true(back.subarray(0, BS).every((b) => b === 0));
+      await dev.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
