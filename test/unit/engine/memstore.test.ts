@@ -1,0 +1,88 @@
+/**
+ * Goal: MemStore, the reference model, passes the whole ObjectStore conformance suite, and its
+ * own promises hold: the canonical dump is stable, a rejected transaction leaves the state
+ * byte-identical (undo log), and ENOSPC rejects growth but never removal.
+ * Method: the shared suite, plus seeded random transactions with injected fatal ops.
+ */
+import test from 'ava';
+import { MemStore } from '../../../engine/memstore.js';
+import { Transaction, TransactionError } from '../../../engine/transaction.js';
+import { normalizeObjectId } from '../../../engine/types.js';
+import { Random } from '../../../common/random.js';
+import { defineObjectStoreSuite } from '../../conformance/objectstore.js';
+import { suiteSeed } from '../../conformance/harness.js';
+
+defineObjectStoreSuite('memstore', { create: async () => new MemStore() });
+
+const C = '1.0_head';
+
+function randomOps(r: Random, tx: Transaction, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const o = normalizeObjectId({ pool: 1, name: `o${r.int(6)}`, hash: 3 });
+    const p = normalizeObjectId({ pool: 1, name: `o${r.int(6)}`, hash: 3, snap: 1 });
+    switch (r.int(12)) {
+      case 0: tx.write(C, o, r.int(20000), r.bytes(r.int(5000))); break;
+      case 1: tx.zero(C, o, r.int(20000), r.int(9000)); break;
+      case 2: tx.truncate(C, o, r.int(20000)); break;
+      case 3: tx.remove(C, o); break;
+      case 4: tx.setattrs(C, o, [[`a${r.int(4)}`, r.bytes(10)]]); break;
+      case 5: tx.rmattr(C, o, `a${r.int(4)}`); break;
+      case 6: tx.omapSetKeys(C, o, [[`k${r.int(9)}`, r.bytes(5)]]); break;
+      case 7: tx.omapRmKeyRange(C, o, `k${r.int(9)}`, `k${r.int(9)}`); break;
+      case 8: tx.omapClear(C, o); break;
+      case 9: tx.touch(C, o).clone(C, o, p); break;
+      case 10: tx.collectionMoveRename(C, p, C, normalizeObjectId({ pool: 1, name: `r${r.int(1000)}`, hash: 3 })); break;
+      default: tx.touch(C, o).omapSetHeader(C, o, r.bytes(3)); break;
+    }
+  }
+}
+
+test('rejected transactions leave the state byte-identical (undo log is exact)', async (t) => {
+  const seed = suiteSeed();
+  t.log(`seed ${seed}`);
+  const r = new Random(seed);
+  const store = new MemStore();
+  await store.queueTransaction(new Transaction().createCollection(C, 0));
+  let rejected = 0;
+  for (let round = 0; round < 150; round++) {
+    const tx = new Transaction();
+    randomOps(r, tx, r.range(1, 12));
+    const poison = r.chance(0.5);
+    if (poison) tx.createCollection(C, 0); // always fatal: EEXIST
+    const before = await store.dumpState();
+    try {
+      await store.queueTransaction(tx);
+      t.false(poison, `round ${round} should have been rejected`);
+    } catch (err) {
+      if (!(err instanceof TransactionError)) throw err;
+      rejected++;
+      t.is(await store.dumpState(), before, `round ${round}: ${err.message}`);
+    }
+  }
+  t.true(rejected > 30);
+});
+
+test('ENOSPC rejects growth, never removal or truncation', async (t) => {
+  const store = new MemStore({ capacityBytes: 64 * 1024 });
+  const o = normalizeObjectId({ pool: 1, name: 'a' });
+  await store.queueTransaction(new Transaction().createCollection(C, 0).write(C, o, 0, Buffer.alloc(60 * 1024, 1)));
+  const err = await t.throwsAsync(store.queueTransaction(new Transaction().write(C, o, 60 * 1024, Buffer.alloc(8192, 1))));
+  t.is((err as TransactionError).code, 'ENOSPC');
+  t.is((await store.stat(C, o)).size, 60 * 1024);
+  await store.queueTransaction(new Transaction().truncate(C, o, 1000));
+  await store.queueTransaction(new Transaction().remove(C, o));
+  t.is((await store.statfs()).allocated, 0);
+});
+
+test('dumpState is canonical: holes and explicit zeros, op order, look the same', async (t) => {
+  const a = new MemStore();
+  const b = new MemStore();
+  const o = normalizeObjectId({ pool: 1, name: 'z' });
+  await a.queueTransaction(new Transaction().createCollection(C, 0).truncate(C, o, 0).touch(C, o).truncate(C, o, 10000)
+    .setattr(C, o, 'y', '2').setattr(C, o, 'x', '1'));
+  await b.queueTransaction(new Transaction().createCollection(C, 0).write(C, o, 0, Buffer.alloc(10000))
+    .setattrs(C, o, { x: '1', y: '2' }));
+  t.is(await a.dumpState(), await b.dumpState());
+  await b.queueTransaction(new Transaction().write(C, o, 9999, 'q'));
+  t.not(await a.dumpState(), await b.dumpState());
+});
