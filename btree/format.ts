@@ -31,9 +31,9 @@
  * - checksum matches; kind is 1 or 2; level is 0 exactly for leaves; pageId is the page's id.
  * - 24 + 2 * cellCount <= cellAreaStart <= P; every cell lies inside [cellAreaStart, P) and no
  *   two cells overlap; garbageBytes = P - cellAreaStart - sum of live cell sizes.
- * - Within a page the ikeys ascend strictly by the tree's comparator. A branch's cell 0 key is
- *   ignored by searches (it acts as minus infinity); for i >= 1, every ikey below child i is
- *   >= key i and < key i+1.
+ * - Within a page the ikeys ascend strictly by the tree's comparator, except that a branch's
+ *   cell 0 key is ignored (it acts as minus infinity and may be stale); for i >= 1, every ikey
+ *   below child i is >= key i and < key i+1, and below child 0 < key 1.
  * - All leaves are at the same depth; a branch at level L only points at pages at level L-1.
  * - Every non-root page uses at least a quarter of the page (FILL_MIN); a non-root branch has
  *   at least two children, a non-root leaf at least one entry; the root is never an empty

@@ -1,0 +1,175 @@
+/**
+ * Bulk load: builds a tree bottom-up from entries in ascending order, filling each leaf to the
+ * requested percentage, then each branch level from the first keys of the level below, until
+ * one page remains (the root). Pages are written as soon as they are final; the last two pages
+ * of each level are held back so an underfull last page can be merged or rebalanced with its
+ * neighbour (format.ts fill invariant).
+ */
+import { EbofsError } from '../common/errors.js';
+import { type Codec } from './codec.js';
+import { EMPTY_ROOT, type TreeRoot } from './descriptor.js';
+import {
+  CHILD_ID_SIZE_BYTES, DEPTH_MAX, KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_PAGE_ID,
+  PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, cellCount, readU32, setCellCount, writeId, writeU16, writeU32,
+} from './format.js';
+import type { Entry } from './index.js';
+import { encodeInline, inlineSize } from './inline.js';
+import { CellList, ikeyAt, initPage, usedBytes } from './page.js';
+import { type Pager } from './pager.js';
+import { NO_PAGE, type PageId } from './store.js';
+
+/** Builds one level of pages from cells appended in order. */
+class LevelBuilder {
+  private readonly pager: Pager;
+  private readonly codec: Codec;
+  private readonly kind: number;
+  private readonly level: number;
+  private readonly capacity: number;
+  private held: Uint8Array | null = null;
+  private current: Uint8Array;
+  /** Branch cells (child id + first ikey) for the level above. */
+  readonly parents: Uint8Array[] = [];
+  readonly written: PageId[];
+
+  constructor(pager: Pager, codec: Codec, kind: number, level: number, fillPercent: number, written: PageId[]) {
+    this.pager = pager;
+    this.codec = codec;
+    this.kind = kind;
+    this.level = level;
+    this.capacity = Math.max(pager.limits.fillMinBytes * 2,
+      Math.floor(pager.limits.usableBytes * fillPercent / 100));
+    this.written = written;
+    this.current = this.newPage();
+  }
+
+  private newPage(): Uint8Array {
+    const page = new Uint8Array(this.pager.pageSizeBytes);
+    initPage(page, this.kind, this.level, NO_PAGE);
+    return page;
+  }
+
+  /** Appends a cell; returns the page and offset it landed at. */
+  append(source: Uint8Array, sourceAt: number, size: number): void {
+    let page = this.current;
+    if (cellCount(page) > 0 && usedBytes(page) + size + SLOT_SIZE_BYTES > this.capacity) {
+      if (this.held !== null) this.release(this.held);
+      this.held = page;
+      page = this.current = this.newPage();
+    }
+    const count = cellCount(page);
+    const start = readU32(page, OFFSET_CELL_AREA_START) - size;
+    page.set(source.subarray(sourceAt, sourceAt + size), start);
+    writeU16(page, PAGE_HEADER_SIZE_BYTES + count * SLOT_SIZE_BYTES, start);
+    writeU32(page, OFFSET_CELL_AREA_START, start);
+    setCellCount(page, count + 1);
+  }
+
+  /** The page holding the last appended cell. */
+  get lastPage(): Uint8Array {
+    return this.current;
+  }
+
+  get pageCount(): number {
+    return this.parents.length + (this.held !== null ? 1 : 0) + (cellCount(this.current) > 0 ? 1 : 0);
+  }
+
+  /** Finishes the level: fixes an underfull last page, then releases the held pages. */
+  finish(): void {
+    const last = this.current;
+    const held = this.held;
+    if (held !== null && this.underfull(last)) {
+      const list = new CellList();
+      const a = held.slice();
+      const b = last.slice();
+      list.pushPage(a, this.codec);
+      list.pushPage(b, this.codec);
+      const usable = this.pager.limits.usableBytes;
+      if (list.usedBytes(0, list.length) <= usable) {
+        list.writeTo(held, 0, list.length, this.kind, this.level, NO_PAGE);
+        initPage(last, this.kind, this.level, NO_PAGE);
+      } else {
+        const m = list.balancedSplit(usable);
+        list.writeTo(held, 0, m, this.kind, this.level, NO_PAGE);
+        list.writeTo(last, m, list.length, this.kind, this.level, NO_PAGE);
+      }
+    }
+    if (held !== null) this.release(held);
+    if (cellCount(last) > 0) this.release(last);
+    this.held = null;
+  }
+
+  private underfull(page: Uint8Array): boolean {
+    const minCells = this.kind === KIND_LEAF ? 1 : 2;
+    return cellCount(page) < minCells || usedBytes(page) < this.pager.limits.fillMinBytes;
+  }
+
+  private release(page: Uint8Array): void {
+    const id = this.pager.allocate();
+    writeId(page, OFFSET_PAGE_ID, id);
+    this.pager.write(id, page);
+    this.written.push(id);
+    const ikey = ikeyAt(page, 0);
+    const ikeySize = this.codec.ikeySize(page, ikey);
+    const cell = new Uint8Array(CHILD_ID_SIZE_BYTES + ikeySize);
+    writeId(cell, 0, id);
+    cell.set(page.subarray(ikey, ikey + ikeySize), CHILD_ID_SIZE_BYTES);
+    this.parents.push(cell);
+  }
+}
+
+export function bulkBuild(
+  pager: Pager, codec: Codec, entries: Iterable<Entry | readonly [Uint8Array, Uint8Array]>, fillPercent: number,
+): { root: TreeRoot; written: PageId[] } {
+  const written: PageId[] = [];
+  try {
+    return buildAll(pager, codec, entries, fillPercent, written);
+  } catch (err) {
+    for (const id of written) pager.free(id);
+    throw err;
+  }
+}
+
+function buildAll(
+  pager: Pager, codec: Codec, entries: Iterable<Entry | readonly [Uint8Array, Uint8Array]>,
+  fillPercent: number, written: PageId[],
+): { root: TreeRoot; written: PageId[] } {
+  const leaves = new LevelBuilder(pager, codec, KIND_LEAF, 0, fillPercent, written);
+  const cell = new Uint8Array(pager.limits.cellSizeMax + CHILD_ID_SIZE_BYTES);
+  const prev = new Uint8Array(pager.limits.cellSizeMax + CHILD_ID_SIZE_BYTES);
+  let count = 0;
+  for (const entry of entries) {
+    const key = isTuple(entry) ? entry[0] : entry.key;
+    const raw = isTuple(entry) ? entry[1] : entry.value;
+    codec.checkKey(key);
+    const value = codec.checkValue(key, codec.hasValue ? raw : undefined);
+    const size = codec.encodeLeafCell(cell, key, value);
+    if (count > 0 && codec.compareIkeys(prev, 0, cell, 0) >= 0) {
+      throw new EbofsError('EINVAL', `bulk load input not strictly ascending at entry ${count}`);
+    }
+    prev.set(cell.subarray(0, size));
+    leaves.append(cell, 0, size);
+    count++;
+  }
+  if (count === 0) return { root: EMPTY_ROOT, written };
+  if (leaves.pageCount === 1 && codec.descriptor.inlineMaxBytes > 0 &&
+      inlineSize(leaves.lastPage, codec) <= codec.descriptor.inlineMaxBytes) {
+    return { root: { kind: 'inline', bytes: encodeInline(leaves.lastPage, codec), count }, written };
+  }
+  leaves.finish();
+  let cells = leaves.parents;
+  let depth = 1;
+  while (cells.length > 1) {
+    if (depth >= DEPTH_MAX) throw new EbofsError('E2BIG', `tree depth limit ${DEPTH_MAX}`);
+    const level = new LevelBuilder(pager, codec, KIND_BRANCH, depth, 100, written);
+    for (const c of cells) level.append(c, 0, c.length);
+    level.finish();
+    cells = level.parents;
+    depth++;
+  }
+  const rootId = written[written.length - 1]!;
+  return { root: { kind: 'paged', pageId: rootId, depth, count }, written };
+}
+
+function isTuple(e: Entry | readonly [Uint8Array, Uint8Array]): e is readonly [Uint8Array, Uint8Array] {
+  return Array.isArray(e);
+}
