@@ -16,5 +16,8 @@ export {
 export { Transaction, TransactionError, encodeTransaction, decodeTransaction, type PairsInput } from './transaction.js';
 export { MemStore, dumpStoreState, type MemStoreOptions } from './memstore.js';
 export {
+  validateTransactions, type ValidationView, type ValidationResult, type ObjectFacts,
+} from './types-validator.js';
+export {
   EbofsError, CorruptionError, AssertionError, ERROR_CODES, isErrorCode, type ErrorCode,
 } from '../common/errors.js';

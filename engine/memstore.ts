@@ -28,6 +28,7 @@ import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId, typ
 import { encodeOidKeyBinary } from './oid-key.js';
 import { type Transaction, TransactionError } from './transaction.js';
 import { type Op, type OpOf, isToleratedError } from './types-ops.js';
+import type { ValidationView } from './types-validator.js';
 import type {
   Extent, ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs,
 } from './types-store.js';
@@ -402,6 +403,31 @@ export class MemStore implements ObjectStore {
     this.checkOpen();
     this.closed = true;
     await this.commitTail;
+  }
+
+  /**
+   * A synchronous view of the live state for `validateTransactions` (the shared validator the
+   * on-disk engine uses); tests check the validator against MemStore through it.
+   */
+  validationView(): ValidationView {
+    const s = this.state;
+    return {
+      get floor() { return s.floor; },
+      get collectionCount() { return s.collections.size; },
+      collectionBits: (cid) => s.collections.get(cid)?.bits,
+      object: (cid, oid) => {
+        const obj = s.collections.get(cid)?.objects.get(encodeOidKeyBinary(oid))?.obj;
+        if (obj === undefined) return undefined;
+        return {
+          size: obj.size, attrCount: obj.attrs.size, attrBytes: obj.attrBytes,
+          attrValueBytes: (name) => obj.attrs.get(name)?.length,
+        };
+      },
+      listCollection: (cid) => {
+        const objects = s.collections.get(cid)?.objects;
+        return objects === undefined ? [] : objects.keys().map((k) => (objects.get(k) as Entry).oid);
+      },
+    };
   }
 
   /** A canonical text snapshot of everything stored (see `dumpStoreState`). */
