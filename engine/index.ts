@@ -11,7 +11,7 @@ export * from './collection.js';
 export { cephStrHashRjenkins, cephObjectHash } from './rjenkins.js';
 export {
   encodeOidKey, decodeOidKey, encodeOidKeyBinary, encodeOnodeKey, decodeOnodeKey, collectionKeyRange,
-  encodeCollectionPrefix,
+  encodeCollectionPrefix, writeOidKey, readOidKey, oidKeyLength, OID_KEY_BYTES_MAX, COLLECTION_PREFIX_BYTES_MAX,
 } from './oid-key.js';
 export { Transaction, TransactionError, encodeTransaction, decodeTransaction, type PairsInput } from './transaction.js';
 export { MemStore, dumpStoreState, type MemStoreOptions } from './memstore.js';

@@ -14,7 +14,9 @@
  * | 10     | 4    | bitwise hash | `reverseBits32(hash)`                                      |
  * | 14     | var  | namespace    | escaped bytes, then terminator 0x00 0x01                   |
  * | ..     | var  | effective key| key if set else name: escaped, terminated                  |
- * | ..     | var  | name         | escaped, terminated                                        |
+ * | ..     | 1    | name marker  | 0x00 name < key, 0x01 no key (name = effective key),       |
+ * |        |      |              | 0x02 name > key                                            |
+ * | ..     | var  | name         | only after 0x00 / 0x02: escaped, terminated                |
  * | ..     | 8    | snap         | u64                                                        |
  * | ..     | 8    | generation   | u64                                                        |
  *
@@ -26,6 +28,10 @@
  * Onode key = escaped collection id (ASCII), terminator, then the object key. All objects of
  * one collection are the key range [prefix + 0x00, prefix + 0x02).
  *
+ * Name marker: objects sharing namespace and effective key E sort by name. The one with no
+ * locator key has name E (marker 0x01, name not repeated); a keyed object's name N differs
+ * from E, and its marker says on which side of E it falls, then N orders within the side.
+ *
  * Invariants (tested with fast-check against `compareGhobjects` in test/unit/engine):
  * - `Buffer.compare(encode(a), encode(b))` has the sign of `compareGhobjects(a, b)`.
  * - `decode(encode(a))` equals `a` (the key is emptied when equal to the name, as normalised).
@@ -34,11 +40,13 @@
  * Versioning: this layout is part of the on-disk format of the onode tree. A change needs a
  * new format version; kind bytes 0x02..0xff are reserved.
  *
- * Why: the name is written in full even when it equals the effective key, because objects
- * sharing an effective key are ordered by name, and a shortened form would not compare
- * correctly against full names.
+ * Why the marker: writing the name again after the effective key would double the key of
+ * every unkeyed object (almost all of them); the marker keeps the order with one byte.
  */
 import { CorruptionError } from '../common/errors.js';
+import {
+  COLLECTION_ID_BYTES_MAX, OBJECT_KEY_BYTES_MAX, OBJECT_NAME_BYTES_MAX, OBJECT_NAMESPACE_BYTES_MAX,
+} from './limits.js';
 import {
   type Ghobject, GHOBJECT_MAX, makeGhobject, reverseBits32, effectiveKey, bytesToBinary,
 } from './types.js';
@@ -48,6 +56,9 @@ const KIND_MAX = 0x01;
 const ESCAPE = 0x00;
 const ESCAPED_ZERO = 0xff;
 const TERMINATOR = 0x01;
+const NAME_BELOW_KEY = 0x00;
+const NAME_IS_KEY = 0x01;
+const NAME_ABOVE_KEY = 0x02;
 const I64_SIGN = 2n ** 63n;
 const U64_MASK = 2n ** 64n - 1n;
 
@@ -96,11 +107,21 @@ function corrupt(where: string, what: string): CorruptionError {
   return new CorruptionError('ECORRUPT', `object key: ${what}`, { location: where });
 }
 
+/**
+ * Longest possible object key: every name, key and namespace byte at its limit and 0x00
+ * (escaped to two bytes). The onode tree must accept `COLLECTION_PREFIX_BYTES_MAX` plus this.
+ */
+export const OID_KEY_BYTES_MAX = 14 + (2 * OBJECT_NAMESPACE_BYTES_MAX + 2) + (2 * OBJECT_KEY_BYTES_MAX + 2) + 1 +
+  (2 * OBJECT_NAME_BYTES_MAX + 2) + 16;
+
+/** Longest collection prefix of an onode key (collection ids hold no 0x00 byte). */
+export const COLLECTION_PREFIX_BYTES_MAX = COLLECTION_ID_BYTES_MAX + 2;
+
 /** Length in bytes of `encodeOidKey(oid)`. */
 export function oidKeyLength(oid: Ghobject): number {
   if (oid.max) return 1;
-  const key = effectiveKey(oid);
-  return 14 + escapedLength(oid.namespace) + escapedLength(key) + escapedLength(oid.name) + 16;
+  const nameLength = oid.key.length === 0 ? 0 : escapedLength(oid.name);
+  return 14 + escapedLength(oid.namespace) + escapedLength(effectiveKey(oid)) + 1 + nameLength + 16;
 }
 
 /** Writes the object key of `oid` into `target` at `at`; returns the offset after it. */
@@ -116,7 +137,12 @@ export function writeOidKey(target: Uint8Array, at: number, oid: Ghobject): numb
   view.setUint32(at + 10, reverseBits32(oid.hash), false);
   let p = writeEscaped(target, at + 14, oid.namespace);
   p = writeEscaped(target, p, effectiveKey(oid));
-  p = writeEscaped(target, p, oid.name);
+  if (oid.key.length === 0) {
+    target[p++] = NAME_IS_KEY;
+  } else {
+    target[p++] = Buffer.compare(oid.name, oid.key) < 0 ? NAME_BELOW_KEY : NAME_ABOVE_KEY;
+    p = writeEscaped(target, p, oid.name);
+  }
   view.setBigUint64(p, oid.snap, false);
   view.setBigUint64(p + 8, oid.generation, false);
   return p + 16;
@@ -151,12 +177,21 @@ export function readOidKey(source: Uint8Array, at: number, where = 'object key')
   const hash = reverseBits32(view.getUint32(at + 10, false));
   const [namespace, p1] = readEscaped(source, at + 14, where);
   const [effKey, p2] = readEscaped(source, p1, where);
-  const [name, p3] = readEscaped(source, p2, where);
+  const marker = source[p2];
+  let name: Uint8Array = effKey;
+  let key: Uint8Array = new Uint8Array(0);
+  let p3 = p2 + 1;
+  if (marker === NAME_BELOW_KEY || marker === NAME_ABOVE_KEY) {
+    [name, p3] = readEscaped(source, p2 + 1, where);
+    key = effKey;
+    const side = Buffer.compare(name, key);
+    if ((marker === NAME_BELOW_KEY) !== (side < 0) || side === 0) throw corrupt(where, 'name marker disagrees');
+  } else if (marker !== NAME_IS_KEY) {
+    throw corrupt(where, `bad name marker ${String(marker)}`);
+  }
   if (source.length < p3 + 16) throw corrupt(where, 'truncated snap/generation');
   const snap = view.getBigUint64(p3, false);
   const generation = view.getBigUint64(p3 + 8, false);
-  const keyIsName = Buffer.compare(effKey, name) === 0;
-  const key = keyIsName ? new Uint8Array(0) : effKey;
   return [makeGhobject({ max: false, shard, pool, hash, namespace, key, name, snap, generation }),
     p3 + 16];
 }

@@ -12,8 +12,9 @@ import {
   type Ghobject,
 } from '../../../engine/types.js';
 import {
-  encodeOidKey, decodeOidKey, encodeOnodeKey, decodeOnodeKey, collectionKeyRange,
+  encodeOidKey, decodeOidKey, encodeOnodeKey, decodeOnodeKey, collectionKeyRange, OID_KEY_BYTES_MAX,
 } from '../../../engine/oid-key.js';
+import { OBJECT_KEY_BYTES_MAX, OBJECT_NAME_BYTES_MAX, OBJECT_NAMESPACE_BYTES_MAX } from '../../../engine/limits.js';
 import { CorruptionError } from '../../../common/errors.js';
 
 const SEED = Number(process.env['EBOFS_SEED'] ?? Date.now() % 2_147_483_647);
@@ -125,4 +126,21 @@ test('bad bytes decode as CorruptionError', (t) => {
   badEscape[14 + 0] = 0; // namespace terminator 00 01 -> 00 then the next byte
   badEscape[15] = 0x05;
   t.true(t.throws(() => decodeOidKey(badEscape)) instanceof CorruptionError);
+  const keyed = encodeOidKey(normalizeObjectId({ pool: 1, name: 'b', key: 'k' }));
+  const at = 14 + 2 + 3; // after the empty namespace and "k"
+  t.is(keyed[at], 0x00, 'name "b" < key "k"');
+  const flipped = Uint8Array.from(keyed);
+  flipped[at] = 0x02;
+  t.true(t.throws(() => decodeOidKey(flipped)) instanceof CorruptionError, 'marker must agree with the bytes');
+});
+
+test('an unkeyed object stores its name once', (t) => {
+  t.is(encodeOidKey(normalizeObjectId({ pool: 1, name: 'abc' })).length, 14 + 2 + 5 + 1 + 16);
+  t.is(encodeOidKey(normalizeObjectId({ pool: 1, name: 'abc', key: 'z' })).length, 14 + 2 + 3 + 1 + 5 + 16);
+  const worst = normalizeObjectId({
+    pool: 1, name: new Uint8Array(OBJECT_NAME_BYTES_MAX), key: new Uint8Array(OBJECT_KEY_BYTES_MAX).fill(0).map((_, i) => (i === 0 ? 1 : 0)),
+    namespace: new Uint8Array(OBJECT_NAMESPACE_BYTES_MAX),
+  });
+  t.true(encodeOidKey(worst).length <= OID_KEY_BYTES_MAX);
+  t.true(encodeOidKey(worst).length >= OID_KEY_BYTES_MAX - 2);
 });
