@@ -14,7 +14,7 @@ export {
   encodeCollectionPrefix, writeOidKey, readOidKey, oidKeyLength, OID_KEY_BYTES_MAX, COLLECTION_PREFIX_BYTES_MAX,
 } from './oid-key.js';
 export { Transaction, TransactionError, encodeTransaction, decodeTransaction, type PairsInput } from './transaction.js';
-export { MemStore, dumpStoreState, type MemStoreOptions } from './memstore.js';
+export { MemStore, type MemStoreOptions } from './memstore.js';
 export {
   validateTransactions, type ValidationView, type ValidationResult, type ObjectFacts,
 } from './types-validator.js';

@@ -19,7 +19,6 @@
  */
 import { EbofsError, type ErrorCode } from '../common/errors.js';
 import { assertNever } from '../common/assert.js';
-import { checksum64Parts } from '../common/checksum.js';
 import {
   COLLECTION_COUNT_MAX, LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTION_BYTES_MAX,
   TRANSACTIONS_PER_BATCH_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX,
@@ -29,8 +28,9 @@ import { encodeOidKeyBinary } from './oid-key.js';
 import { type Transaction, TransactionError } from './transaction.js';
 import { type Op, type OpOf, isToleratedError } from './types-ops.js';
 import type { ValidationView } from './types-validator.js';
-import type {
-  Extent, ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs,
+import {
+  type Extent, type ListObjectsOptions, type ListObjectsResult, type ObjectStat, type ObjectStore, type OmapRange,
+  type QueueOptions, type StoreStatfs, dumpStoreState,
 } from './types-store.js';
 import {
   type ByteInput, BytesMap, type Ghobject, type ObjectRef, GHOBJECT_MAX, GHOBJECT_MIN, binaryToBytes, bytesToBinary,
@@ -707,68 +707,4 @@ function applyOp(s: State, op: Op): void {
     case 'cloneRange': cloneRange(s, op); return;
     default: assertNever(op, 'op');
   }
-}
-
-// ---- canonical dump, shared by every ObjectStore ----
-
-function valueText(bytes: Uint8Array): string {
-  if (bytes.length <= 64) return Buffer.from(bytes).toString('hex');
-  return `len=${bytes.length},xxh64=${checksum64Parts([bytes]).toString(16)}`;
-}
-
-/** Digest of an object's logical data: xxh64 over (page index, bytes) of its non-zero pages. */
-async function dataDigest(store: ObjectStore, cid: CollectionId, oid: Ghobject, size: number): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let done = 0; // pages below this index are digested
-  const chunkPages = 256;
-  for (const extent of await store.fiemap(cid, oid, 0, size)) {
-    const last = Math.ceil((extent.offset + extent.length) / PAGE_BYTES);
-    for (let index = Math.max(done, Math.floor(extent.offset / PAGE_BYTES)); index < last; index += chunkPages) {
-      const count = Math.min(chunkPages, last - index);
-      const chunk = await store.read(cid, oid, index * PAGE_BYTES, count * PAGE_BYTES);
-      for (let i = 0; i * PAGE_BYTES < chunk.length; i++) {
-        const page = chunk.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
-        if (page.every((b) => b === 0)) continue;
-        const label = Buffer.alloc(8);
-        label.writeUInt32LE(index + i, 0);
-        label.writeUInt32LE(page.length, 4);
-        parts.push(label, page);
-      }
-    }
-    done = Math.max(done, last);
-  }
-  return checksum64Parts(parts).toString(16);
-}
-
-/**
- * A canonical, comparable text snapshot of a store: every collection (sorted) with its bits,
- * every object in Ceph order with its size, a digest of its logical data (holes and explicit
- * zeros look the same), its xattrs, omap header and omap entries. Uses only the public
- * `ObjectStore` API, so the on-disk engine's dump is comparable line by line with MemStore's.
- * Allocation hints are advisory and not included.
- */
-export async function dumpStoreState(store: ObjectStore): Promise<string> {
-  const lines: string[] = [];
-  for (const cid of (await store.listCollections()).sort()) {
-    lines.push(`collection ${cid} bits ${await store.collectionBits(cid)}`);
-    let start: Ghobject = GHOBJECT_MIN;
-    for (;;) {
-      const page = await store.listObjects(cid, { start, max: 1024 });
-      for (const oid of page.objects) {
-        const { size } = await store.stat(cid, oid);
-        lines.push(`  object ${formatGhobject(oid)} size ${size} data ${await dataDigest(store, cid, oid, size)}`);
-        for (const [name, value] of await store.getattrs(cid, oid)) {
-          lines.push(`    attr ${name.toString('hex')} ${valueText(value)}`);
-        }
-        const header = await store.omapGetHeader(cid, oid);
-        if (header.length > 0) lines.push(`    omap-header ${valueText(header)}`);
-        for await (const [key, value] of store.omapIterate(cid, oid)) {
-          lines.push(`    omap ${key.toString('hex')} ${valueText(value)}`);
-        }
-      }
-      if (page.next.max) break;
-      start = page.next;
-    }
-  }
-  return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { Random, freshSeed } from '../../common/random.js';
 import type { ObjectStore } from '../../engine/types-store.js';
 import type { Transaction } from '../../engine/transaction.js';
 import { TransactionError } from '../../engine/transaction.js';
-import { dumpStoreState } from '../../engine/memstore.js';
+import { dumpStoreState } from '../../engine/types-store.js';
 import { normalizeObjectId, type Ghobject, type ObjectId } from '../../engine/types.js';
 
 /** How the suite gets stores. */
