@@ -1,0 +1,332 @@
+/**
+ * engine/apply.ts: the semantics of every transaction op on the metadata trees, through a
+ * TxnContext (so the whole vector commits or aborts as one). The rules are Ceph's, exactly as
+ * MemStore (the reference model) implements them: which ops create objects, which errors a
+ * transaction tolerates (types-ops.ts), PG hash-range admission, split and merge.
+ */
+import { assertNever } from '../common/assert.js';
+import { EbofsError, type ErrorCode } from '../common/errors.js';
+import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId } from './collection.js';
+import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
+import { type Op, type OpOf } from './types-ops.js';
+import { type Ghobject, formatGhobject } from './types.js';
+import { COLLECTION_COUNT_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX } from './limits.js';
+import {
+  META_KEY_BYTES_MAX, type OnodeRecord, decodeOnode, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
+} from './meta-keys.js';
+import { deleteChunked, deleteRange, getChunked, iterateChunked, putChunked } from './chunked.js';
+import { readLogicalBlockSync, removeData, truncateData, writeRange, zeroRange, extentsIn } from './data.js';
+import { BLOCK_BYTES, type TxnContext } from './txn-context.js';
+
+/** A missing collection always rejects the transaction, even for ENOENT-tolerant ops. */
+export class MissingCollection extends EbofsError {}
+
+function fail(code: ErrorCode, message: string): never {
+  throw new EbofsError(code, message);
+}
+
+interface Found {
+  key: Uint8Array;
+  onode: OnodeRecord;
+}
+
+function collBits(ctx: TxnContext, cid: CollectionId): number {
+  const value = ctx.colls.get(Buffer.from(cid, 'latin1'));
+  if (value === undefined) throw new MissingCollection('ENOENT', `no collection ${cid}`);
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32LE(0);
+}
+
+function onodeKey(cid: CollectionId, oid: Ghobject): Uint8Array {
+  const key = encodeOnodeKey(cid, oid);
+  if (key.byteLength > META_KEY_BYTES_MAX) fail('E2BIG', `object id too long (${key.byteLength}-byte key, ebofs limit ${META_KEY_BYTES_MAX})`);
+  return key;
+}
+
+function find(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
+  collBits(ctx, cid);
+  const key = onodeKey(cid, oid);
+  const value = ctx.onodes.get(key);
+  if (value === undefined) fail('ENOENT', `no object ${formatGhobject(oid)}`);
+  return { key, onode: decodeOnode(value, `onode ${cid}/${formatGhobject(oid)}`) };
+}
+
+function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord): Found {
+  const bits = collBits(ctx, cid);
+  if (!collectionAdmits(parseCollectionId(cid), bits, oid)) {
+    fail('EINVAL', `${formatGhobject(oid)} does not belong to ${cid} (bits ${bits})`);
+  }
+  const key = onodeKey(cid, oid);
+  ctx.onodes.put(key, encodeOnode(onode));
+  return { key, onode };
+}
+
+function emptyOnode(ctx: TxnContext): OnodeRecord {
+  const nid = ctx.nextNid++;
+  return { nid, size: 0, xattrCount: 0, xattrBytes: 0, hintObjectSize: 0, hintWriteSize: 0, hintFlags: 0 };
+}
+
+function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
+  collBits(ctx, cid);
+  const value = ctx.onodes.get(onodeKey(cid, oid));
+  if (value !== undefined) return find(ctx, cid, oid);
+  return insert(ctx, cid, oid, emptyOnode(ctx));
+}
+
+function save(ctx: TxnContext, found: Found): void {
+  ctx.onodes.put(found.key, encodeOnode(found.onode));
+}
+
+function where(op: { cid: CollectionId; oid: Ghobject }): string {
+  return `${op.cid}/${formatGhobject(op.oid)}`;
+}
+
+/** Removes an object's onode and everything keyed by its nid. */
+function destroy(ctx: TxnContext, found: Found, label: string): void {
+  ctx.onodes.delete(found.key);
+  removeData(ctx, found.onode.nid, found.onode.size, label);
+  const range = nidRange(found.onode.nid);
+  deleteRange(ctx.xattrs, range.start, range.end);
+  deleteRange(ctx.omap, range.start, range.end);
+}
+
+function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint8Array, Uint8Array])[]): void {
+  const o = found.onode;
+  const cell = ctx.state.pager.limits.cellSizeMax;
+  for (const [name, value] of attrs) {
+    const base = xattrBase(o.nid, name);
+    const prev = getChunked(ctx.xattrs, base);
+    putChunked(ctx.xattrs, base, value, cell);
+    o.xattrBytes += name.byteLength + value.byteLength - (prev === undefined ? 0 : name.byteLength + prev.byteLength);
+    if (prev === undefined) o.xattrCount++;
+  }
+  if (o.xattrCount > XATTR_COUNT_PER_OBJECT_MAX) fail('E2BIG', `more than ${XATTR_COUNT_PER_OBJECT_MAX} xattrs`);
+  if (o.xattrBytes > XATTR_BYTES_PER_OBJECT_MAX) fail('E2BIG', `xattrs exceed ${XATTR_BYTES_PER_OBJECT_MAX} bytes`);
+  save(ctx, found);
+}
+
+function writeOp(ctx: TxnContext, op: OpOf<'write'>): void {
+  const found = findOrCreate(ctx, op.cid, op.oid);
+  writeRange(ctx, found.onode.nid, op.offset, op.data, where(op));
+  if (op.data.byteLength > 0 && op.offset + op.data.byteLength > found.onode.size) {
+    found.onode.size = op.offset + op.data.byteLength;
+  }
+  save(ctx, found);
+}
+
+function zeroOp(ctx: TxnContext, op: OpOf<'zero'>): void {
+  const found = findOrCreate(ctx, op.cid, op.oid);
+  zeroRange(ctx, found.onode.nid, op.offset, op.length, where(op));
+  if (op.length > 0 && op.offset + op.length > found.onode.size) found.onode.size = op.offset + op.length;
+  save(ctx, found);
+}
+
+function truncateOp(ctx: TxnContext, op: OpOf<'truncate'>): void {
+  const found = find(ctx, op.cid, op.oid);
+  truncateData(ctx, found.onode.nid, found.onode.size, op.size, where(op));
+  found.onode.size = op.size;
+  save(ctx, found);
+}
+
+/** Copies data [from, from+length) of `source` to `target` at `to`, block content by content. */
+function copyData(ctx: TxnContext, source: Found, target: Found, from: number, length: number, to: number, label: string): void {
+  const chunk = 1024 * 1024;
+  for (let pos = 0; pos < length; pos += chunk) {
+    const n = Math.min(chunk, length - pos);
+    const bytes = readRangeSync(ctx, source.onode.nid, from + pos, n, label);
+    writeRange(ctx, target.onode.nid, to + pos, bytes, label);
+  }
+}
+
+/** Synchronous read of object data inside a transaction (holes are zeros). */
+function readRangeSync(ctx: TxnContext, nid: number, offset: number, length: number, label: string): Buffer {
+  const out = Buffer.alloc(length);
+  const b0 = Math.floor(offset / BLOCK_BYTES);
+  const b1 = Math.ceil((offset + length) / BLOCK_BYTES);
+  if (extentsIn(ctx.extents, nid, b0, b1, label).length === 0) return out;
+  for (let b = b0; b < b1; b++) {
+    const block = readLogicalBlockSync(ctx, nid, b, label);
+    const start = Math.max(offset, b * BLOCK_BYTES);
+    const end = Math.min(offset + length, (b + 1) * BLOCK_BYTES);
+    block.copy(out, start - offset, start - b * BLOCK_BYTES, end - b * BLOCK_BYTES);
+  }
+  return out;
+}
+
+function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
+  const source = find(ctx, op.cid, op.oid);
+  const targetKey = onodeKey(op.cid, op.targetOid);
+  const existing = ctx.onodes.get(targetKey);
+  if (existing !== undefined) destroy(ctx, { key: targetKey, onode: decodeOnode(existing, 'clone target') }, where(op));
+  const target = insert(ctx, op.cid, op.targetOid, { ...emptyOnode(ctx), hintObjectSize: source.onode.hintObjectSize,
+    hintWriteSize: source.onode.hintWriteSize, hintFlags: source.onode.hintFlags });
+  copyData(ctx, source, target, 0, source.onode.size, 0, where(op));
+  target.onode.size = source.onode.size;
+  const cell = ctx.state.pager.limits.cellSizeMax;
+  const range = nidRange(source.onode.nid);
+  const shift = (base: Buffer): Buffer => {
+    const out = Buffer.from(base);
+    nidRange(target.onode.nid).start.copy(out, 0);
+    return out;
+  };
+  for (const [base, value] of [...iterateChunked(ctx.xattrs, range.start, range.end)]) putChunked(ctx.xattrs, shift(base), value, cell);
+  for (const [base, value] of [...iterateChunked(ctx.omap, range.start, range.end)]) putChunked(ctx.omap, shift(base), value, cell);
+  target.onode.xattrCount = source.onode.xattrCount;
+  target.onode.xattrBytes = source.onode.xattrBytes;
+  save(ctx, target);
+}
+
+function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
+  const source = find(ctx, op.cid, op.oid);
+  if (op.sourceOffset + op.length > source.onode.size) {
+    fail('EINVAL', `cloneRange ${op.sourceOffset}+${op.length} beyond source size ${source.onode.size}`);
+  }
+  const target = findOrCreate(ctx, op.cid, op.targetOid);
+  copyData(ctx, source, target, op.sourceOffset, op.length, op.targetOffset, where(op));
+  if (op.length > 0 && op.targetOffset + op.length > target.onode.size) target.onode.size = op.targetOffset + op.length;
+  save(ctx, target);
+}
+
+function moveObjects(ctx: TxnContext, from: CollectionId, to: CollectionId, pick: (oid: Ghobject) => boolean): void {
+  const range = collectionKeyRange(from);
+  const moving: [Uint8Array, Uint8Array, Ghobject][] = [];
+  for (const entry of ctx.onodes.range({ start: range.start, end: range.end })) {
+    const { oid } = decodeOnodeKey(entry.key);
+    if (pick(oid)) moving.push([entry.key, entry.value, oid]);
+  }
+  for (const [key, value, oid] of moving) {
+    const target = onodeKey(to, oid);
+    if (ctx.onodes.get(target) !== undefined) fail('EEXIST', `${formatGhobject(oid)} exists in target`);
+    ctx.onodes.delete(key);
+    ctx.onodes.put(target, value);
+  }
+}
+
+function putBits(ctx: TxnContext, cid: CollectionId, bits: number): void {
+  const value = Buffer.alloc(4);
+  value.writeUInt32LE(bits, 0);
+  ctx.colls.put(Buffer.from(cid, 'latin1'), value);
+}
+
+function collectionOp(ctx: TxnContext, op: OpOf<'createCollection' | 'removeCollection' | 'splitCollection' | 'mergeCollection'>): void {
+  switch (op.type) {
+    case 'createCollection':
+      if (ctx.colls.get(Buffer.from(op.cid, 'latin1')) !== undefined) fail('EEXIST', `collection ${op.cid} exists`);
+      if (ctx.colls.count >= COLLECTION_COUNT_MAX) fail('E2BIG', `more than ${COLLECTION_COUNT_MAX} collections`);
+      putBits(ctx, op.cid, op.bits);
+      return;
+    case 'removeCollection': {
+      collBits(ctx, op.cid);
+      const range = collectionKeyRange(op.cid);
+      if (!ctx.onodes.range({ start: range.start, end: range.end, limit: 1 }).next().done) {
+        fail('ENOTEMPTY', `collection ${op.cid} not empty`);
+      }
+      ctx.colls.delete(Buffer.from(op.cid, 'latin1'));
+      return;
+    }
+    case 'splitCollection': {
+      collBits(ctx, op.cid);
+      const childBits = collBits(ctx, op.targetCid);
+      if (childBits !== op.bits) fail('EINVAL', `split target ${op.targetCid} has bits ${childBits}, not ${op.bits}`);
+      moveObjects(ctx, op.cid, op.targetCid, (oid) => splitMoves(oid.hash, op.bits, op.rem));
+      putBits(ctx, op.cid, op.bits);
+      return;
+    }
+    case 'mergeCollection':
+      collBits(ctx, op.cid);
+      collBits(ctx, op.targetCid);
+      moveObjects(ctx, op.cid, op.targetCid, () => true);
+      putBits(ctx, op.targetCid, op.bits);
+      ctx.colls.delete(Buffer.from(op.cid, 'latin1'));
+      return;
+    default: assertNever(op, 'collection op');
+  }
+}
+
+function omapOp(ctx: TxnContext, op: OpOf<'omapSetKeys' | 'omapRmKeys' | 'omapRmKeyRange' | 'omapClear' | 'omapSetHeader'>): void {
+  const { nid } = find(ctx, op.cid, op.oid).onode;
+  const cell = ctx.state.pager.limits.cellSizeMax;
+  switch (op.type) {
+    case 'omapSetKeys':
+      for (const [k, v] of op.entries) putChunked(ctx.omap, omapEntryBase(nid, k), v, cell);
+      return;
+    case 'omapRmKeys':
+      for (const k of op.keys) deleteChunked(ctx.omap, omapEntryBase(nid, k));
+      return;
+    case 'omapRmKeyRange': {
+      const start = omapEntryBase(nid, op.first);
+      const end = omapEntryBase(nid, op.last);
+      if (Buffer.compare(start, end) < 0) deleteRange(ctx.omap, start, end);
+      return;
+    }
+    case 'omapClear': {
+      const range = nidRange(nid);
+      deleteRange(ctx.omap, range.start, range.end);
+      return;
+    }
+    case 'omapSetHeader':
+      putChunked(ctx.omap, omapHeaderBase(nid), op.header, cell);
+      return;
+    default: assertNever(op, 'omap op');
+  }
+}
+
+/** Applies one op through `ctx`; throws EbofsError when it fails. */
+export function applyOp(ctx: TxnContext, op: Op): void {
+  switch (op.type) {
+    case 'createCollection': case 'removeCollection': case 'splitCollection': case 'mergeCollection':
+      return collectionOp(ctx, op);
+    case 'setFloor':
+      if (op.epoch > ctx.floor) ctx.floor = op.epoch;
+      return;
+    case 'touch': findOrCreate(ctx, op.cid, op.oid); return;
+    case 'write': return writeOp(ctx, op);
+    case 'zero': return zeroOp(ctx, op);
+    case 'truncate': return truncateOp(ctx, op);
+    case 'remove': destroy(ctx, find(ctx, op.cid, op.oid), where(op)); return;
+    case 'setattr': return setAttrs(ctx, find(ctx, op.cid, op.oid), [[op.name, op.value]]);
+    case 'setattrs': return setAttrs(ctx, find(ctx, op.cid, op.oid), op.attrs);
+    case 'rmattr': {
+      const found = find(ctx, op.cid, op.oid);
+      const base = xattrBase(found.onode.nid, op.name);
+      const prev = getChunked(ctx.xattrs, base);
+      if (prev === undefined) fail('ENODATA', 'no such xattr');
+      deleteChunked(ctx.xattrs, base);
+      found.onode.xattrCount--;
+      found.onode.xattrBytes -= op.name.byteLength + prev.byteLength;
+      save(ctx, found);
+      return;
+    }
+    case 'rmattrs': {
+      const found = find(ctx, op.cid, op.oid);
+      const range = nidRange(found.onode.nid);
+      deleteRange(ctx.xattrs, range.start, range.end);
+      found.onode.xattrCount = 0;
+      found.onode.xattrBytes = 0;
+      save(ctx, found);
+      return;
+    }
+    case 'omapSetKeys': case 'omapRmKeys': case 'omapRmKeyRange': case 'omapClear': case 'omapSetHeader':
+      return omapOp(ctx, op);
+    case 'collectionMoveRename': {
+      const found = find(ctx, op.cid, op.oid);
+      collBits(ctx, op.targetCid);
+      if (ctx.onodes.get(onodeKey(op.targetCid, op.targetOid)) !== undefined) {
+        fail('EEXIST', `rename target ${formatGhobject(op.targetOid)} exists`);
+      }
+      ctx.onodes.delete(found.key);
+      insert(ctx, op.targetCid, op.targetOid, found.onode);
+      return;
+    }
+    case 'setAllocHint': {
+      const found = find(ctx, op.cid, op.oid);
+      found.onode.hintObjectSize = op.expectedObjectSize;
+      found.onode.hintWriteSize = op.expectedWriteSize;
+      found.onode.hintFlags = op.flags;
+      save(ctx, found);
+      return;
+    }
+    case 'clone': return cloneOp(ctx, op);
+    case 'cloneRange': return cloneRangeOp(ctx, op);
+    default: assertNever(op, 'op');
+  }
+}

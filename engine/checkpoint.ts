@@ -1,0 +1,187 @@
+/**
+ * engine/checkpoint.ts: checkpoints — when to take them and how.
+ *
+ * A checkpoint of generation g = durable + 1:
+ *  1. snapshot (synchronous): tree roots, dirty pages, small-write blocks, the journal tail,
+ *     counters; encode the allocator into a freshly allocated blob (the previous blob is freed
+ *     in g); from here frees wait for g + 1 (the snapshot references what they free);
+ *  2. write small-write blocks, pages and the allocator blob (all to blocks no durable
+ *     checkpoint references), wait for the journal events in the snapshot to be durable, flush;
+ *  3. write superblock copy g % 2, flush: the checkpoint is durable;
+ *  4. release frees deferred to g (once no data read is in flight), trim the journal.
+ * A crash anywhere before 3 completes leaves the previous superblock and its journal intact.
+ *
+ * Triggers: journal use (half the ring), dirty bytes, a timer, a full journal, close.
+ */
+import { assert } from '../common/assert.js';
+import { alignUp } from '../common/ints.js';
+import type { Journal } from '../journal/index.js';
+import type { EngineState } from './state.js';
+import { writePages } from './page-store.js';
+import { encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
+import { BLOCK_BYTES } from './txn-context.js';
+
+export interface CheckpointPolicy {
+  /** Checkpoint once the journal is this full (0..1). */
+  journalFillRatio: number;
+  /** Checkpoint once this many bytes of pages and small-write data wait in memory. */
+  dirtyBytesMax: number;
+  /** Checkpoint this often while anything changed (0: no timer). */
+  intervalMs: number;
+}
+
+export const CHECKPOINT_POLICY_DEFAULT: CheckpointPolicy = {
+  journalFillRatio: 0.5, dirtyBytesMax: 64 * 1024 * 1024, intervalMs: 5000,
+};
+
+export class Checkpointer {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private lastAppend: Promise<unknown> | undefined;
+  private changed = false;
+  private activeReads = 0;
+  private releasable: number | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  /** Generations written, for stats and tests. */
+  count = 0;
+  failure: unknown;
+
+  constructor(
+    private readonly state: EngineState,
+    private readonly journal: Journal,
+    private superblock: Superblock,
+    private readonly policy: CheckpointPolicy,
+    private readonly afterCheckpoint: () => void,
+  ) {
+    if (policy.intervalMs > 0) {
+      this.timer = setInterval(() => { if (this.changed) this.request('timer'); }, policy.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  noteAppend(append: Promise<unknown>): void {
+    this.lastAppend = append;
+    this.changed = true;
+  }
+
+  maybeTrigger(): void {
+    const stats = this.journal.stats();
+    if (stats.usedBytes > stats.ringBytes * this.policy.journalFillRatio) this.request('journal');
+    else if (this.state.dirtyBytes > this.policy.dirtyBytesMax) this.request('dirty');
+  }
+
+  /** Starts a checkpoint soon unless one is running (then another follows it). */
+  request(_reason: string): void {
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.run(_reason).catch(() => undefined);
+  }
+
+  /** Runs a checkpoint (after the one in progress, if any) and waits for it. */
+  async run(_reason: string): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    this.running = this.write().finally(() => { this.running = undefined; });
+    await this.running;
+    if (this.again) {
+      this.again = false;
+      this.request('again');
+    }
+    this.afterCheckpoint();
+  }
+
+  beginRead(): void {
+    this.activeReads++;
+  }
+
+  endRead(): void {
+    this.activeReads--;
+    if (this.activeReads === 0 && this.releasable !== undefined) this.release();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  private async write(): Promise<void> {
+    const s = this.state;
+    const generation = s.durableGeneration + 1;
+    // 1. snapshot
+    const trees = s.treeHeaders();
+    const tail = this.journal.tail();
+    const waitFor = this.lastAppend;
+    this.changed = false;
+    s.checkpointing = true;
+    const pages = s.pageStore.snapshot(generation);
+    const data = new Map(s.deferredData);
+    const blob = this.allocateFreeMap(generation);
+    const sb: Superblock = {
+      ...this.superblock, generation, replayOffset: tail.cursor.offset, replaySeq: tail.cursor.seq,
+      floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.offset, freeMapBytes: blob.bytes.byteLength, trees,
+    };
+    try {
+      // 2. everything the superblock will reference
+      await writeBlocks(s, data);
+      await writePages(s.device, pages);
+      await s.device.write(blob.offset, blob.padded);
+      if (waitFor !== undefined) await waitFor;
+      await s.device.flush();
+      // 3. the superblock
+      await s.device.write(superblockOffset(generation), encodeSuperblock(sb));
+      await s.device.flush();
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+    // 4. release
+    this.superblock = sb;
+    s.durableGeneration = generation;
+    s.checkpointing = false;
+    s.pageStore.snapshotWritten();
+    for (const [id, bytes] of data) if (s.deferredData.get(id) === bytes) s.deferredData.delete(id);
+    this.releasable = generation;
+    if (this.activeReads === 0) this.release();
+    if (tail.lastSeq !== undefined) this.journal.trim(tail.lastSeq);
+    this.count++;
+  }
+
+  private release(): void {
+    const generation = this.releasable;
+    this.releasable = undefined;
+    if (generation !== undefined) this.state.allocator.markDurable(generation);
+  }
+
+  /** Allocates the blob the allocator map goes to and encodes the map (including the blob). */
+  private allocateFreeMap(generation: number): { offset: number; bytes: Uint8Array; padded: Buffer } {
+    const a = this.state.allocator;
+    if (this.superblock.freeMapOffset !== 0) {
+      a.free([{ offset: this.superblock.freeMapOffset, length: alignUp(this.superblock.freeMapBytes, BLOCK_BYTES) }], generation);
+    }
+    let guess = alignUp(a.encode().byteLength * 1.25 + BLOCK_BYTES, BLOCK_BYTES);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const [extent] = a.allocate(guess, { contiguous: true, privileged: true });
+      assert(extent !== undefined, 'free-map allocation returned nothing');
+      const bytes = a.encode();
+      if (bytes.byteLength <= extent.length) {
+        const padded = Buffer.alloc(extent.length);
+        padded.set(bytes);
+        return { offset: extent.offset, bytes, padded };
+      }
+      a.free([extent], generation);
+      guess = alignUp(bytes.byteLength * 2, BLOCK_BYTES);
+    }
+    throw new Error('free map does not converge');
+  }
+}
+
+async function writeBlocks(s: EngineState, data: Map<number, Buffer>): Promise<void> {
+  const ids = [...data.keys()].sort((a, b) => a - b);
+  for (let i = 0; i < ids.length;) {
+    let j = i + 1;
+    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < 256) j++;
+    const run = j - i === 1 ? data.get(ids[i]!)! : Buffer.concat(ids.slice(i, j).map((id) => data.get(id)!));
+    await s.device.write(ids[i]! * BLOCK_BYTES, run);
+    i = j;
+  }
+}

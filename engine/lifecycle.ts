@@ -1,0 +1,162 @@
+/**
+ * engine/lifecycle.ts: mkfs, open (mount + journal replay) for the on-disk engine.
+ *
+ * Mount: pick the newest valid superblock; load the allocator from its blob and declare its
+ * generation durable; open the trees; replay the journal after the superblock's cursor — first
+ * marking every large-write extent the events reference as used (they were allocated after the
+ * checkpoint), then applying each event's transactions through the same code as live ones;
+ * then checkpoint, so recovery is idempotent and the journal starts empty.
+ */
+import { randomBytes } from 'node:crypto';
+import { EbofsError } from '../common/errors.js';
+import { alignDown } from '../common/ints.js';
+import { createAllocator, decodeAllocator } from '../alloc/index.js';
+import { Journal } from '../journal/index.js';
+import { type BlockDevice, FileDevice, DEVICE_BLOCK_SIZE_BYTES } from './device/index.js';
+import { EngineState } from './state.js';
+import { EbofsStore } from './store.js';
+import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.js';
+import { type Superblock, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
+import { decodeRecord } from './record.js';
+import { BLOCK_BYTES } from './txn-context.js';
+
+/** Default store size for a new store file. */
+export const STORE_SIZE_DEFAULT_BYTES = 1024 * 1024 * 1024;
+/** Default journal ring: 1/16 of the device, between 1 MiB and 256 MiB. */
+export const JOURNAL_BYTES_MIN = 1024 * 1024;
+export const JOURNAL_BYTES_MAX = 256 * 1024 * 1024;
+
+export interface EbofsOptions {
+  /** mkfs: device size (default: the device's size, or 1 GiB for a new file). */
+  sizeBytes?: number;
+  /** Allocation unit; only 4096 is supported in this version. */
+  allocUnitBytes?: number;
+  /** Stripe unit bytes and width (data disks) for stripe-aware allocation. */
+  stripeUnitBytes?: number;
+  stripeWidth?: number;
+  /** Checksum block; only 4096 is supported in this version. */
+  csumBlockBytes?: number;
+  /** mkfs: journal ring size. */
+  journalBytes?: number;
+  /** Open the file with O_DIRECT. */
+  direct?: boolean;
+  /** When checkpoints run. */
+  checkpoint?: Partial<CheckpointPolicy>;
+  /** Journal nonce for this open (tests pass one from their seed; default random). */
+  journalNonce?: bigint;
+}
+
+function checkGeometry(options: EbofsOptions): void {
+  if ((options.allocUnitBytes ?? BLOCK_BYTES) !== BLOCK_BYTES) {
+    throw new EbofsError('ENOTSUP', `allocation unit ${options.allocUnitBytes}: this version supports ${BLOCK_BYTES} only`);
+  }
+  if ((options.csumBlockBytes ?? BLOCK_BYTES) !== BLOCK_BYTES) {
+    throw new EbofsError('ENOTSUP', `checksum block ${options.csumBlockBytes}: this version supports ${BLOCK_BYTES} only`);
+  }
+}
+
+async function deviceFor(target: string | BlockDevice, options: EbofsOptions, create: boolean): Promise<BlockDevice> {
+  if (typeof target !== 'string') return target;
+  const size = create ? options.sizeBytes ?? STORE_SIZE_DEFAULT_BYTES : undefined;
+  return FileDevice.open(target, { create, ...(size === undefined ? {} : { sizeBytes: size }), direct: options.direct ?? false });
+}
+
+/** Creates an empty store on `target` (a path or a device). The device is closed afterwards. */
+export async function mkfs(target: string | BlockDevice, options: EbofsOptions = {}): Promise<void> {
+  checkGeometry(options);
+  const device = await deviceFor(target, options, true);
+  try {
+    const size = alignDown(options.sizeBytes ?? device.sizeBytes, BLOCK_BYTES);
+    if (size > device.sizeBytes) throw new EbofsError('EINVAL', `size ${size} exceeds the device's ${device.sizeBytes}`);
+    const journalBytes = options.journalBytes ??
+      alignDown(Math.min(JOURNAL_BYTES_MAX, Math.max(JOURNAL_BYTES_MIN, size / 16)), BLOCK_BYTES);
+    const journalOffset = 2 * BLOCK_BYTES;
+    if (journalBytes % BLOCK_BYTES !== 0 || journalOffset + journalBytes + 64 * BLOCK_BYTES > size) {
+      throw new EbofsError('EINVAL', `journal of ${journalBytes} bytes does not fit a ${size}-byte device`);
+    }
+    const allocator = createAllocator({
+      capacityBytes: size, unitBytes: BLOCK_BYTES,
+      ...(options.stripeUnitBytes === undefined ? {} : { stripeUnitBytes: options.stripeUnitBytes }),
+      ...(options.stripeWidth === undefined ? {} : { stripeWidth: options.stripeWidth }),
+    });
+    allocator.markUsed([{ offset: 0, length: journalOffset + journalBytes }]);
+    const bytes = allocator.encode();
+    const [blob] = allocator.allocate(bytes.byteLength * 2 + BLOCK_BYTES, { contiguous: true, privileged: true });
+    if (blob === undefined) throw new EbofsError('ENOSPC', 'no room for the free map');
+    const encoded = allocator.encode();
+    const padded = Buffer.alloc(blob.length);
+    padded.set(encoded);
+    await device.write(blob.offset, padded);
+    await zeroJournal(device, journalOffset, journalBytes);
+    const sb: Superblock = {
+      generation: 1, fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
+      stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
+      csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
+      replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
+      freeMapBytes: encoded.byteLength, trees: [],
+    };
+    await device.write(SUPERBLOCK_OFFSETS[0], encodeSuperblock({ ...sb, generation: 0 }));
+    await device.write(SUPERBLOCK_OFFSETS[1], encodeSuperblock(sb));
+    await device.flush();
+  } finally {
+    await device.close();
+  }
+}
+
+/** Writes the journal ring once, so a file-backed store never grows blocks under the journal. */
+async function zeroJournal(device: BlockDevice, offset: number, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(Math.min(bytes, 4 * 1024 * 1024));
+  for (let done = 0; done < bytes; done += chunk.byteLength) {
+    await device.write(offset + done, chunk.subarray(0, Math.min(chunk.byteLength, bytes - done)));
+  }
+}
+
+/** Mounts the store on `target`: picks the newest superblock, replays the journal. */
+export async function open(target: string | BlockDevice, options: EbofsOptions = {}): Promise<EbofsStore> {
+  const device = await deviceFor(target, options, false);
+  try {
+    return await mount(device, options);
+  } catch (err) {
+    await device.close();
+    throw err;
+  }
+}
+
+async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsStore> {
+  const copies = [];
+  for (const offset of SUPERBLOCK_OFFSETS) {
+    const bytes = Buffer.alloc(BLOCK_BYTES);
+    await device.read(offset, bytes);
+    copies.push({ offset, bytes });
+  }
+  const { chosen: sb } = chooseSuperblock(copies);
+  if (sb.deviceBytes > device.sizeBytes || sb.blockBytes !== DEVICE_BLOCK_SIZE_BYTES) {
+    throw new EbofsError('EINVAL', `store of ${sb.deviceBytes} bytes does not fit this ${device.sizeBytes}-byte device`);
+  }
+  const blob = Buffer.alloc(Math.ceil(sb.freeMapBytes / BLOCK_BYTES) * BLOCK_BYTES);
+  await device.read(sb.freeMapOffset, blob);
+  const allocator = decodeAllocator(blob.subarray(0, sb.freeMapBytes));
+  allocator.markDurable(sb.generation);
+  const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
+    { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation });
+  const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
+  let store: EbofsStore | undefined;
+  const { journal, events } = await Journal.open(device, {
+    ringOffset: sb.journalOffset, ringBytes: sb.journalBytes, journalId: sb.journalId,
+    ...(options.journalNonce === undefined ? {} : { nonce: options.journalNonce }),
+    beforeBatch: () => store?.flushDataWrites() ?? Promise.resolve(),
+    onFull: () => store?.checkpointer.request('journal full'),
+  }, { offset: sb.replayOffset, seq: sb.replaySeq });
+  store = new EbofsStore(state, journal, sb, policy);
+  const records = events.map((e) => decodeRecord(e.payload, `journal event ${e.seq}`));
+  for (const record of records) {
+    for (const placement of record.placements.values()) allocator.markUsed(placement.extents);
+  }
+  for (const [i, record] of records.entries()) {
+    const ctx = store.applyVector(record.transactions, record.placements);
+    state.commit(ctx);
+    if (i === records.length - 1) store.checkpointer.noteAppend(Promise.resolve());
+  }
+  if (records.length > 0) await store.checkpoint();
+  return store;
+}

@@ -1,0 +1,115 @@
+/**
+ * engine/page-store.ts: the device-backed PageStore the metadata trees run on.
+ *
+ * Page id = device block number (offset / 4096); page 0 and 1 are the superblocks, never tree
+ * pages. Pages are copy-on-write (btree/): a page id, once written at a checkpoint, is never
+ * written again until it has been freed and that free is durable.
+ *
+ * - `dirty`: pages written since the last checkpoint snapshot, kept in memory.
+ * - `flushing`: the snapshot a checkpoint is writing out; readable until it is on the device.
+ * - `fresh`: ids allocated since the last snapshot. No superblock references them, so freeing
+ *   one recycles it at once (a transaction commit copies a few pages; without recycling every
+ *   small transaction would pin new blocks until the next checkpoint).
+ * - Any other page is referenced by a durable or in-progress checkpoint: its free is deferred
+ *   through the allocator until the checkpoint that stops referencing it is durable.
+ *
+ * Reads of clean pages go to the device synchronously (readSync); the btree Pager verifies and
+ * caches them.
+ */
+import { assert } from '../common/assert.js';
+import type { Allocator } from '../alloc/index.js';
+import type { PageId, PageStore } from '../btree/index.js';
+import type { BlockDevice } from './device/index.js';
+
+export const PAGE_BYTES = 4096;
+
+export class DevicePageStore implements PageStore {
+  readonly pageSizeBytes = PAGE_BYTES;
+  private dirty = new Map<number, Uint8Array>();
+  private flushing = new Map<number, Uint8Array>();
+  private fresh = new Set<number>();
+  private recycled: number[] = [];
+
+  constructor(
+    private readonly device: BlockDevice,
+    private readonly allocator: Allocator,
+    /** The generation a free of a checkpointed page must wait for. */
+    private readonly freeGeneration: () => number,
+  ) {}
+
+  read(id: PageId): Uint8Array {
+    const page = this.dirty.get(id) ?? this.flushing.get(id);
+    if (page !== undefined) return page;
+    const buf = Buffer.allocUnsafe(PAGE_BYTES);
+    this.device.readSync(id * PAGE_BYTES, buf);
+    return buf;
+  }
+
+  allocate(): PageId {
+    let id = this.recycled.pop();
+    if (id === undefined) {
+      const [extent] = this.allocator.allocate(PAGE_BYTES, { contiguous: true, privileged: true });
+      assert(extent !== undefined && extent.length === PAGE_BYTES, 'page allocation returned no extent');
+      id = extent.offset / PAGE_BYTES;
+    }
+    this.fresh.add(id);
+    return id as PageId;
+  }
+
+  write(id: PageId, page: Uint8Array): void {
+    assert(this.fresh.has(id), `page ${id} written without being allocated since the last checkpoint`);
+    this.dirty.set(id, page);
+  }
+
+  free(id: PageId): void {
+    this.dirty.delete(id);
+    if (this.fresh.delete(id)) {
+      this.recycled.push(id);
+      return;
+    }
+    this.allocator.free([{ offset: id * PAGE_BYTES, length: PAGE_BYTES }], this.freeGeneration());
+  }
+
+  /** Dirty pages not yet flushed (checkpoint trigger). */
+  get dirtyBytes(): number {
+    return this.dirty.size * PAGE_BYTES;
+  }
+
+  /**
+   * Starts a checkpoint: the dirty pages become the snapshot to write, and every page is now
+   * referenced by that checkpoint (no longer fresh). Recycled ids return to the allocator,
+   * deferred to `generation` (the snapshot does not reference them).
+   */
+  snapshot(generation: number): Map<number, Uint8Array> {
+    assert(this.flushing.size === 0, 'a checkpoint is already writing pages');
+    this.flushing = this.dirty;
+    this.dirty = new Map();
+    this.fresh.clear();
+    if (this.recycled.length > 0) {
+      this.allocator.free(this.recycled.map((id) => ({ offset: id * PAGE_BYTES, length: PAGE_BYTES })), generation);
+      this.recycled = [];
+    }
+    return this.flushing;
+  }
+
+  /** The snapshot is on the device: its pages are read from there from now on. */
+  snapshotWritten(): void {
+    this.flushing = new Map();
+  }
+}
+
+/** Writes pages sorted by id, coalescing neighbours into one device write each. */
+export async function writePages(device: BlockDevice, pages: Map<number, Uint8Array>): Promise<number> {
+  const ids = [...pages.keys()].sort((a, b) => a - b);
+  let written = 0;
+  for (let i = 0; i < ids.length;) {
+    let j = i + 1;
+    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < 256) j++;
+    const run = Buffer.alloc((j - i) * PAGE_BYTES);
+    for (let k = i; k < j; k++) run.set(pages.get(ids[k]!)!, (k - i) * PAGE_BYTES);
+    await device.write(ids[i]! * PAGE_BYTES, run);
+    written += run.byteLength;
+    i = j;
+  }
+  return written;
+}

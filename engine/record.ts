@@ -1,0 +1,138 @@
+/**
+ * engine/record.ts: the payload of one journal event — a transaction vector as queued, with
+ * the placement of its large writes.
+ *
+ *   offset size type  field
+ *        0    4 u32   magic 0x58544245 ("EBTX")
+ *        4    2 u16   version (1)
+ *        6    2 u16   flags (0)
+ *        8    4 u32   transaction count T
+ *       12         T times: u32 length, then encodeTransaction() bytes (engine/transaction.ts);
+ *                  a large write's data is left out (empty), its length is in the placement
+ *             4 u32   placement count P
+ *                  P times: u32 transaction index, u32 op index, u64 data length,
+ *                           u32 extent count E, E times (u64 offset, u64 length),
+ *                           u32 checksum count C, C times u32 (xxh32 per 4 KiB block)
+ *
+ * Invariants: the journal checksums the whole payload; placements name write ops of the
+ * vector; their extents were written and flushed before this record was (journal beforeBatch).
+ * Replay applies the ops again; a placed write maps its extents instead of allocating.
+ */
+import { CorruptionError, EbofsError } from '../common/errors.js';
+import { readU64, writeU64 } from '../common/ints.js';
+import { Transaction, decodeTransaction, encodeTransaction } from './transaction.js';
+import type { Placement } from './txn-context.js';
+
+const MAGIC = 0x58544245;
+const VERSION = 1;
+
+export function encodeRecord(ts: readonly Transaction[], placements: readonly Placement[]): Buffer {
+  const placed = new Set(placements.map((p) => `${p.transactionIndex}:${p.opIndex}`));
+  const bodies = ts.map((t, ti) => {
+    if (!t.ops.some((op, oi) => op.type === 'write' && placed.has(`${ti}:${oi}`))) return encodeTransaction(t);
+    const stripped = new Transaction();
+    if (t.epoch !== undefined) stripped.setEpoch(t.epoch);
+    t.ops.forEach((op, oi) => stripped.push(op.type === 'write' && placed.has(`${ti}:${oi}`) ? { ...op, data: new Uint8Array(0) } : op));
+    return encodeTransaction(stripped);
+  });
+  const lengths = placements.map((p) => 28 + p.extents.length * 16 + p.csums.length * 4);
+  const size = 12 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0) + 4 + lengths.reduce((n, l) => n + l, 0);
+  const buf = Buffer.alloc(size);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt16LE(VERSION, 4);
+  buf.writeUInt32LE(ts.length, 8);
+  let at = 12;
+  for (const body of bodies) {
+    buf.writeUInt32LE(body.byteLength, at);
+    buf.set(body, at + 4);
+    at += 4 + body.byteLength;
+  }
+  buf.writeUInt32LE(placements.length, at);
+  at += 4;
+  for (const p of placements) {
+    const op = ts[p.transactionIndex]?.ops[p.opIndex];
+    const length = op !== undefined && op.type === 'write' ? op.data.byteLength : 0;
+    buf.writeUInt32LE(p.transactionIndex, at);
+    buf.writeUInt32LE(p.opIndex, at + 4);
+    writeU64(buf, at + 8, length);
+    buf.writeUInt32LE(p.extents.length, at + 16);
+    at += 20;
+    for (const e of p.extents) {
+      writeU64(buf, at, e.offset);
+      writeU64(buf, at + 8, e.length);
+      at += 16;
+    }
+    buf.writeUInt32LE(p.csums.length, at);
+    at += 4;
+    for (const c of p.csums) {
+      buf.writeUInt32LE(c, at);
+      at += 4;
+    }
+  }
+  return buf;
+}
+
+export interface DecodedRecord {
+  transactions: Transaction[];
+  placements: Map<string, Placement>;
+}
+
+export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
+  const bad = (msg: string): never => { throw new CorruptionError('ECORRUPT', `journal record: ${msg}`, { location: where }); };
+  const need = (at: number, n: number): void => { if (at + n > buf.byteLength) bad('truncated'); };
+  need(0, 12);
+  if (buf.readUInt32LE(0) !== MAGIC) bad('bad magic');
+  if (buf.readUInt16LE(4) !== VERSION) throw new EbofsError('EFORMAT', `journal record version ${buf.readUInt16LE(4)}`);
+  const count = buf.readUInt32LE(8);
+  let at = 12;
+  const bodies: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    need(at, 4);
+    const length = buf.readUInt32LE(at);
+    need(at + 4, length);
+    bodies.push(buf.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  need(at, 4);
+  const placementCount = buf.readUInt32LE(at);
+  at += 4;
+  const placements = new Map<string, Placement>();
+  const lengths = new Map<string, number>();
+  for (let i = 0; i < placementCount; i++) {
+    need(at, 20);
+    const transactionIndex = buf.readUInt32LE(at);
+    const opIndex = buf.readUInt32LE(at + 4);
+    const dataLength = readU64(buf, at + 8, where);
+    const extentCount = buf.readUInt32LE(at + 16);
+    at += 20;
+    need(at, extentCount * 16 + 4);
+    const extents = [];
+    for (let e = 0; e < extentCount; e++) {
+      extents.push({ offset: readU64(buf, at, where), length: readU64(buf, at + 8, where) });
+      at += 16;
+    }
+    const csumCount = buf.readUInt32LE(at);
+    at += 4;
+    need(at, csumCount * 4);
+    const csums = new Uint32Array(csumCount);
+    for (let c = 0; c < csumCount; c++) csums[c] = buf.readUInt32LE(at + 4 * c);
+    at += csumCount * 4;
+    placements.set(`${transactionIndex}:${opIndex}`, { transactionIndex, opIndex, extents, csums });
+    lengths.set(`${transactionIndex}:${opIndex}`, dataLength);
+  }
+  if (at !== buf.byteLength) bad('trailing bytes');
+  const transactions = bodies.map((body, ti) => restoreLengths(decodeTransaction(body, `${where} transaction ${ti}`), ti, lengths));
+  return { transactions, placements };
+}
+
+/** Gives each placed write a zero buffer of its original length (replay maps, never reads it). */
+function restoreLengths(t: Transaction, ti: number, lengths: Map<string, number>): Transaction {
+  if (![...lengths.keys()].some((k) => k.startsWith(`${ti}:`))) return t;
+  const out = new Transaction();
+  if (t.epoch !== undefined) out.setEpoch(t.epoch);
+  t.ops.forEach((op, oi) => {
+    const length = lengths.get(`${ti}:${oi}`);
+    out.push(length !== undefined && op.type === 'write' ? { ...op, data: new Uint8Array(length) } : op);
+  });
+  return out;
+}

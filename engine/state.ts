@@ -1,0 +1,122 @@
+/**
+ * engine/state.ts: the in-memory state of a mounted store — the metadata trees, the allocator,
+ * data blocks not yet on the device, counters — and the commit of a transaction context.
+ */
+import type { AllocateOptions, Allocator, Reservation } from '../alloc/index.js';
+import { type Tree, type TreeDescriptor, Pager, makeDescriptor, openTree, decodeTreeHeader, encodeTreeHeader, EMPTY_ROOT } from '../btree/index.js';
+import type { BlockDevice } from './device/index.js';
+import { DevicePageStore } from './page-store.js';
+import { BLOCK_BYTES, type TxnContext, verifyBlock } from './txn-context.js';
+
+export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap'] as const;
+export type TreeName = (typeof TREE_NAMES)[number];
+export type Trees = Record<TreeName, Tree>;
+
+const DESCRIPTORS: Record<TreeName, TreeDescriptor> = {
+  colls: makeDescriptor({ value: { kind: 'fixed', sizeBytes: 4 } }),
+  onodes: makeDescriptor(),
+  extents: makeDescriptor({ key: { kind: 'fixed', sizeBytes: 16 } }),
+  xattrs: makeDescriptor(),
+  omap: makeDescriptor(),
+};
+
+export class EngineState {
+  readonly pager: Pager;
+  readonly pageStore: DevicePageStore;
+  trees: Trees;
+  /** Small-write blocks waiting for the next checkpoint, by physical block. */
+  readonly deferredData = new Map<number, Buffer>();
+  /** Large-write blocks whose device write has not completed yet. */
+  readonly inflightData = new Map<number, Buffer>();
+  nextNid: number;
+  floor: number;
+  /** Generation of the last durable checkpoint. */
+  durableGeneration: number;
+  /** Whether a checkpoint has taken its snapshot and is not yet durable. */
+  checkpointing = false;
+  /** The reservation the transaction being applied draws from. */
+  activeReservation: Reservation | undefined;
+
+  constructor(
+    readonly device: BlockDevice,
+    readonly allocator: Allocator,
+    treeHeaders: Uint8Array[] | undefined,
+    init: { nextNid: number; floor: number; generation: number },
+  ) {
+    this.pageStore = new DevicePageStore(device, allocator, () => this.freeGeneration());
+    this.pager = new Pager(this.pageStore);
+    this.trees = openTrees(this.pager, treeHeaders);
+    this.nextNid = init.nextNid;
+    this.floor = init.floor;
+    this.durableGeneration = init.generation;
+  }
+
+  /** Generation a free must wait for: the first checkpoint that cannot reference the block. */
+  freeGeneration(): number {
+    return this.durableGeneration + (this.checkpointing ? 2 : 1);
+  }
+
+  reservationFor(_ctx: TxnContext): AllocateOptions {
+    return this.activeReservation === undefined ? {} : { reservation: this.activeReservation };
+  }
+
+  /** Bytes of a physical block not staged by a transaction: memory first, then the device. */
+  readBlockSync(pblock: number, csum: number, where: () => string): Buffer {
+    const cached = this.deferredData.get(pblock) ?? this.inflightData.get(pblock);
+    if (cached !== undefined) return cached;
+    const buf = Buffer.allocUnsafe(BLOCK_BYTES);
+    this.device.readSync(pblock * BLOCK_BYTES, buf);
+    verifyBlock(buf, csum, where);
+    return buf;
+  }
+
+  /** Publishes a transaction context; returns the new large blocks to write before the record. */
+  commit(ctx: TxnContext): Map<number, Buffer> {
+    for (const batch of ctx.batches) {
+      const result = batch.commit();
+      for (const id of result.freed) this.pager.free(id);
+    }
+    this.nextNid = ctx.nextNid;
+    this.floor = ctx.floor;
+    const large = new Map<number, Buffer>();
+    for (const [pblock, block] of ctx.newBlocks) {
+      if (block.large) {
+        this.inflightData.set(pblock, block.bytes);
+        large.set(pblock, block.bytes);
+      } else {
+        this.deferredData.set(pblock, block.bytes);
+      }
+    }
+    for (const extent of ctx.frees) {
+      for (let p = extent.offset / BLOCK_BYTES; p < (extent.offset + extent.length) / BLOCK_BYTES; p++) {
+        this.deferredData.delete(p);
+      }
+    }
+    if (ctx.frees.length > 0) this.allocator.free(ctx.frees, this.freeGeneration());
+    return large;
+  }
+
+  /** The tree headers a superblock stores for the current roots. */
+  treeHeaders(): Uint8Array[] {
+    return TREE_NAMES.map((name) => encodeTreeHeader(this.trees[name].descriptor, this.trees[name].current.root));
+  }
+
+  /** Bytes of state only in memory (checkpoint trigger). */
+  get dirtyBytes(): number {
+    return this.pageStore.dirtyBytes + this.deferredData.size * BLOCK_BYTES;
+  }
+}
+
+function openTrees(pager: Pager, headers: Uint8Array[] | undefined): Trees {
+  const trees = {} as Trees;
+  TREE_NAMES.forEach((name, i) => {
+    const header = headers?.[i];
+    if (header === undefined) {
+      trees[name] = openTree(pager, DESCRIPTORS[name], EMPTY_ROOT);
+    } else {
+      const { descriptor, root } = decodeTreeHeader(header, `superblock tree ${name}`);
+      trees[name] = openTree(pager, descriptor, root);
+    }
+  });
+  return trees;
+}

@@ -1,0 +1,444 @@
+/**
+ * engine/store.ts: EbofsStore, the on-disk ObjectStore.
+ *
+ * A transaction vector is applied synchronously (validated and applied through one
+ * TxnContext: all or nothing), so it is readable when queueTransactions returns; it is
+ * committed when its journal event is durable. Large-write data goes to the device before the
+ * journal batch that references it (the journal's beforeBatch hook). Checkpoints
+ * (checkpoint.ts) write the trees and small-write data copy-on-write, then the alternate
+ * superblock, then trim the journal. Mount and replay: lifecycle.ts.
+ *
+ * Admission: a vector is applied only when the journal has room for its event, so appended
+ * events never wait for a trim — a checkpoint can always wait for them. Otherwise it queues
+ * (FIFO, in order with everything after it) until a checkpoint frees journal space.
+ */
+import { EbofsError } from '../common/errors.js';
+import type { Journal } from '../journal/index.js';
+import type { TreeReader } from '../btree/index.js';
+import { parseCollectionId, type CollectionId } from './collection.js';
+import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
+import {
+  GHOBJECT_MAX, GHOBJECT_MIN, type ByteInput, BytesMap, type Ghobject, type ObjectRef, bytesToBinary, formatGhobject,
+  normalizeObjectId, toBytes,
+} from './types.js';
+import type { ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent } from './types-store.js';
+import { type Transaction, TransactionError } from './transaction.js';
+import { isToleratedError } from './types-ops.js';
+import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTIONS_PER_BATCH_MAX, TRANSACTION_BYTES_MAX } from './limits.js';
+import { type OnodeRecord, decodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
+import { getChunked, iterateChunked } from './chunked.js';
+import { applyOp, MissingCollection } from './apply.js';
+import { extentsIn } from './data.js';
+import { encodeRecord } from './record.js';
+import { BLOCK_BYTES, TxnContext, verifyBlock } from './txn-context.js';
+import type { EngineState } from './state.js';
+import { Checkpointer, type CheckpointPolicy } from './checkpoint.js';
+import type { Superblock } from './superblock.js';
+
+interface Waiting {
+  ts: readonly Transaction[];
+  options: QueueOptions;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class EbofsStore implements ObjectStore {
+  private closed = false;
+  private readonly waiting: Waiting[] = [];
+  /** Large-write device writes the next journal batch must see completed and flushed. */
+  private dataWrites: Promise<void>[] = [];
+  readonly checkpointer: Checkpointer;
+
+  /** @internal Built by open() in lifecycle.ts. */
+  constructor(readonly state: EngineState, readonly journal: Journal, superblock: Superblock, policy: CheckpointPolicy) {
+    this.checkpointer = new Checkpointer(state, journal, superblock, policy, () => this.pump());
+  }
+
+  /** The journal's beforeBatch hook: data referenced by the batch is made durable first. */
+  async flushDataWrites(): Promise<void> {
+    const writes = this.dataWrites;
+    if (writes.length === 0) return;
+    this.dataWrites = [];
+    await Promise.all(writes);
+    await this.state.device.flush();
+  }
+
+  queueTransaction(t: Transaction, options: QueueOptions = {}): Promise<void> {
+    return this.queueTransactions([t], options);
+  }
+
+  queueTransactions(ts: readonly Transaction[], options: QueueOptions = {}): Promise<void> {
+    try {
+      this.checkOpen();
+      checkBatch(ts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.waiting.length > 0 || !this.journal.canAppend(estimateRecordBytes(ts))) {
+      return new Promise((resolve, reject) => {
+        this.waiting.push({ ts, options, resolve, reject });
+        this.checkpointer.request('journal full');
+      });
+    }
+    try {
+      return this.applyAndLog(ts, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Applies queued vectors that now fit the journal (called after each checkpoint). */
+  private pump(): void {
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0]!;
+      if (!this.closed && !this.journal.canAppend(estimateRecordBytes(next.ts))) {
+        this.checkpointer.request('journal full');
+        return;
+      }
+      this.waiting.shift();
+      try {
+        if (this.closed) throw new EbofsError('ECLOSED', 'store closed before the transaction applied');
+        this.applyAndLog(next.ts, next.options).then(next.resolve, next.reject);
+      } catch (err) {
+        next.reject(err);
+      }
+    }
+  }
+
+  private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> {
+    const ctx = this.applyVector(ts);
+    const record = encodeRecord(ts, ctx.placements);
+    if (record.byteLength > this.journal.eventBytesMax) {
+      ctx.abort();
+      throw new EbofsError('E2BIG', `transaction record of ${record.byteLength} bytes exceeds the journal's ${this.journal.eventBytesMax}`);
+    }
+    const large = this.state.commit(ctx);
+    if (large.size > 0) this.dataWrites.push(this.writeLargeBlocks(large));
+    options.onApplied?.();
+    const appended = this.journal.append(record);
+    this.checkpointer.noteAppend(appended);
+    this.checkpointer.maybeTrigger();
+    return appended.then(() => undefined);
+  }
+
+  /** Validates and applies a vector into a context; throws TransactionError, nothing changed. */
+  applyVector(ts: readonly Transaction[], replay?: TxnContext['replayPlacements']): TxnContext {
+    const ctx = new TxnContext(this.state);
+    ctx.replayPlacements = replay;
+    try {
+      ts.forEach((t, ti) => {
+        ctx.transactionIndex = ti;
+        if (t.epoch !== undefined && t.epoch < ctx.floor) {
+          throw new TransactionError('ESTALE_EPOCH', `epoch ${t.epoch} below floor ${ctx.floor}`, { opIndex: -1, transactionIndex: ti });
+        }
+        t.ops.forEach((op, oi) => {
+          ctx.opIndex = oi;
+          try {
+            applyOp(ctx, op);
+          } catch (err) {
+            if (!(err instanceof EbofsError) || err instanceof TransactionError) throw err;
+            if (!(err instanceof MissingCollection) && isToleratedError(op.type, err.code)) return;
+            throw new TransactionError(err.code, err.message.replace(/^[A-Z0-9_]+: /, ''), { opIndex: oi, opType: op.type, transactionIndex: ti, cause: err });
+          }
+        });
+      });
+    } catch (err) {
+      ctx.abort();
+      throw err;
+    }
+    return ctx;
+  }
+
+  private async writeLargeBlocks(blocks: Map<number, Buffer>): Promise<void> {
+    const ids = [...blocks.keys()].sort((a, b) => a - b);
+    for (let i = 0; i < ids.length;) {
+      let j = i + 1;
+      while (j < ids.length && ids[j] === ids[j - 1]! + 1) j++;
+      const run = j - i === 1 ? blocks.get(ids[i]!)! : Buffer.concat(ids.slice(i, j).map((id) => blocks.get(id)!));
+      await this.state.device.write(ids[i]! * BLOCK_BYTES, run);
+      i = j;
+    }
+    for (const [id, bytes] of blocks) if (this.state.inflightData.get(id) === bytes) this.state.inflightData.delete(id);
+  }
+
+  // ---- reads: metadata lookups are synchronous on the current versions; no version is held
+  // across an await, so pages freed by later commits are never read through a stale root.
+
+  private checkOpen(): void {
+    if (this.closed) throw new EbofsError('ECLOSED', 'store is closed');
+  }
+
+  private get trees(): EngineState['trees'] {
+    return this.state.trees;
+  }
+
+  private requireCollection(cid: CollectionId): number {
+    this.checkOpen();
+    parseCollectionId(cid);
+    const value = this.trees.colls.current.get(Buffer.from(cid, 'latin1'));
+    if (value === undefined) throw new EbofsError('ENOENT', `no collection ${cid}`, { location: cid });
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32LE(0);
+  }
+
+  private lookup(cid: CollectionId, ref: ObjectRef): OnodeRecord {
+    this.requireCollection(cid);
+    const oid = normalizeObjectId(ref);
+    const value = this.trees.onodes.current.get(encodeOnodeKey(cid, oid));
+    if (value === undefined) {
+      throw new EbofsError('ENOENT', `no object ${formatGhobject(oid)}`, { location: `${cid}/${formatGhobject(oid)}` });
+    }
+    return decodeOnode(value, `onode ${cid}/${formatGhobject(oid)}`);
+  }
+
+  async read(cid: CollectionId, oid: ObjectRef, offset = 0, length = 0): Promise<Buffer> {
+    const onode = this.lookup(cid, oid);
+    checkReadArgs(offset, length);
+    if (offset >= onode.size || (length === 0 && offset > 0)) return Buffer.alloc(0);
+    const n = length === 0 ? onode.size : Math.min(length, onode.size - offset);
+    if (n > READ_BYTES_MAX) throw new EbofsError('E2BIG', `read of ${n} bytes exceeds ${READ_BYTES_MAX}`);
+    const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
+    return this.readData(onode.nid, offset, n, label);
+  }
+
+  private async readData(nid: number, offset: number, length: number, label: string): Promise<Buffer> {
+    const out = Buffer.alloc(length);
+    const b0 = Math.floor(offset / BLOCK_BYTES);
+    const b1 = Math.ceil((offset + length) / BLOCK_BYTES);
+    const extents = extentsIn(this.trees.extents.current, nid, b0, b1, label);
+    this.checkpointer.beginRead();
+    try {
+      for (const e of extents) {
+        const from = Math.max(e.lblock, b0);
+        const to = Math.min(e.lblock + e.count, b1);
+        const blocks = Buffer.alloc((to - from) * BLOCK_BYTES);
+        const first = e.pblock + (from - e.lblock);
+        await this.readPhysical(first, blocks);
+        for (let b = from; b < to; b++) {
+          const block = blocks.subarray((b - from) * BLOCK_BYTES, (b - from + 1) * BLOCK_BYTES);
+          const cached = this.state.deferredData.get(e.pblock + b - e.lblock) ?? this.state.inflightData.get(e.pblock + b - e.lblock);
+          if (cached !== undefined) cached.copy(block);
+          else verifyBlock(block, e.csums[b - e.lblock]!, () => `${label} offset ${b * BLOCK_BYTES}`);
+          const start = Math.max(offset, b * BLOCK_BYTES);
+          const end = Math.min(offset + length, (b + 1) * BLOCK_BYTES);
+          block.copy(out, start - offset, start - b * BLOCK_BYTES, end - b * BLOCK_BYTES);
+        }
+      }
+    } finally {
+      this.checkpointer.endRead();
+    }
+    return out;
+  }
+
+  /** Reads physical blocks, skipping the device when every block is still in memory. */
+  private async readPhysical(first: number, target: Buffer): Promise<void> {
+    const count = target.byteLength / BLOCK_BYTES;
+    let inMemory = true;
+    for (let i = 0; i < count && inMemory; i++) {
+      inMemory = this.state.deferredData.has(first + i) || this.state.inflightData.has(first + i);
+    }
+    if (!inMemory) await this.state.device.read(first * BLOCK_BYTES, target);
+  }
+
+  async stat(cid: CollectionId, oid: ObjectRef): Promise<ObjectStat> {
+    const { size } = this.lookup(cid, oid);
+    return { size, blockSize: STAT_BLOCK_SIZE_BYTES, blocks: Math.ceil(size / STAT_BLOCK_SIZE_BYTES) };
+  }
+
+  async exists(cid: CollectionId, oid: ObjectRef): Promise<boolean> {
+    this.checkOpen();
+    if (this.trees.colls.current.get(Buffer.from(cid, 'latin1')) === undefined) return false;
+    return this.trees.onodes.current.get(encodeOnodeKey(cid, normalizeObjectId(oid))) !== undefined;
+  }
+
+  async getattr(cid: CollectionId, oid: ObjectRef, name: ByteInput): Promise<Buffer> {
+    const { nid } = this.lookup(cid, oid);
+    const value = getChunked(this.trees.xattrs.current, xattrBase(nid, toBytes(name)));
+    if (value === undefined) throw new EbofsError('ENODATA', 'no such xattr', { location: cid });
+    return value;
+  }
+
+  async getattrs(cid: CollectionId, oid: ObjectRef): Promise<BytesMap> {
+    const { nid } = this.lookup(cid, oid);
+    const range = nidRange(nid);
+    const entries: [string, Buffer][] = [];
+    for (const [base, value] of iterateChunked(this.trees.xattrs.current, range.start, range.end)) {
+      entries.push([bytesToBinary(xattrNameOf(base)), value]);
+    }
+    return new BytesMap(entries);
+  }
+
+  async omapGetHeader(cid: CollectionId, oid: ObjectRef): Promise<Buffer> {
+    const { nid } = this.lookup(cid, oid);
+    return getChunked(this.trees.omap.current, omapHeaderBase(nid)) ?? Buffer.alloc(0);
+  }
+
+  async omapGetValues(cid: CollectionId, oid: ObjectRef, keys: Iterable<ByteInput>): Promise<BytesMap> {
+    const { nid } = this.lookup(cid, oid);
+    const out: [string, Buffer][] = [];
+    for (const key of keys) {
+      const k = toBytes(key);
+      const value = getChunked(this.trees.omap.current, omapEntryBase(nid, k));
+      if (value !== undefined) out.push([bytesToBinary(k), value]);
+    }
+    return new BytesMap(out);
+  }
+
+  async omapGetKeys(cid: CollectionId, oid: ObjectRef): Promise<Buffer[]> {
+    const keys: Buffer[] = [];
+    for await (const [k] of this.omapIterate(cid, oid)) keys.push(k);
+    return keys;
+  }
+
+  async *omapIterate(cid: CollectionId, oid: ObjectRef, range: OmapRange = {}): AsyncGenerator<[Buffer, Buffer]> {
+    if (range.start !== undefined && range.after !== undefined) {
+      throw new EbofsError('EINVAL', 'omapIterate takes start or after, not both');
+    }
+    let { nid } = this.lookup(cid, oid);
+    const entryStart = omapEntryBase(nid, new Uint8Array(0)).subarray(0, 9);
+    let start: Uint8Array = range.after !== undefined ? omapEntryBase(nid, toBytes(range.after))
+      : range.start !== undefined ? omapEntryBase(nid, toBytes(range.start)) : Buffer.from(entryStart);
+    let skip: Uint8Array | undefined = range.after !== undefined ? Buffer.from(start) : undefined;
+    const end = range.end !== undefined ? omapEntryBase(nid, toBytes(range.end)) : nidRange(nid).end;
+    const BATCH = 256;
+    for (;;) {
+      // Re-look-up the object each batch: the caller may await between items.
+      nid = this.lookup(cid, oid).nid;
+      const batch: [Buffer, Buffer][] = [];
+      for (const [base, value] of iterateChunked(this.trees.omap.current, start, end)) {
+        if (skip !== undefined && Buffer.compare(base, skip) === 0) continue;
+        batch.push([base, value]);
+        if (batch.length >= BATCH) break;
+      }
+      for (const [base, value] of batch) yield [decodeOmapKey(base), value];
+      if (batch.length < BATCH) return;
+      const last = batch[batch.length - 1]![0];
+      start = last;
+      skip = last;
+    }
+  }
+
+  async listCollections(): Promise<CollectionId[]> {
+    this.checkOpen();
+    return [...this.trees.colls.current.range()].map((e) => Buffer.from(e.key).toString('latin1')).sort();
+  }
+
+  async collectionExists(cid: CollectionId): Promise<boolean> {
+    this.checkOpen();
+    return this.trees.colls.current.get(Buffer.from(cid, 'latin1')) !== undefined;
+  }
+
+  async collectionEmpty(cid: CollectionId): Promise<boolean> {
+    this.requireCollection(cid);
+    const range = collectionKeyRange(cid);
+    return this.trees.onodes.current.range({ start: range.start, end: range.end, limit: 1 }).next().done === true;
+  }
+
+  async collectionBits(cid: CollectionId): Promise<number> {
+    return this.requireCollection(cid);
+  }
+
+  async listObjects(cid: CollectionId, options: ListObjectsOptions = {}): Promise<ListObjectsResult> {
+    this.requireCollection(cid);
+    const start = normalizeObjectId(options.start ?? GHOBJECT_MIN);
+    const end = normalizeObjectId(options.end ?? GHOBJECT_MAX);
+    const max = Math.min(options.max ?? LIST_OBJECTS_MAX, LIST_OBJECTS_MAX);
+    if (!Number.isInteger(max) || max < 0) throw new EbofsError('EINVAL', `bad listObjects max ${max}`);
+    const range = collectionKeyRange(cid);
+    const endKey = encodeOnodeKey(cid, end);
+    const objects: Ghobject[] = [];
+    let next: Ghobject = GHOBJECT_MAX;
+    if (!start.max) {
+      const reader: TreeReader = this.trees.onodes.current;
+      for (const entry of reader.range({ start: encodeOnodeKey(cid, start), end: range.end })) {
+        if (Buffer.compare(entry.key, endKey) >= 0) { next = decodeOnodeKey(entry.key).oid; break; }
+        if (objects.length >= max) { next = decodeOnodeKey(entry.key).oid; break; }
+        objects.push(decodeOnodeKey(entry.key).oid);
+      }
+    }
+    return { objects, next };
+  }
+
+  async fiemap(cid: CollectionId, oid: ObjectRef, offset = 0, length?: number): Promise<Extent[]> {
+    const onode = this.lookup(cid, oid);
+    checkReadArgs(offset, length ?? 0);
+    const end = Math.min(onode.size, length === undefined ? onode.size : offset + length);
+    const out: Extent[] = [];
+    if (end <= offset) return out;
+    const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
+    for (const e of extentsIn(this.trees.extents.current, onode.nid, Math.floor(offset / BLOCK_BYTES), Math.ceil(end / BLOCK_BYTES), label)) {
+      const lo = Math.max(offset, e.lblock * BLOCK_BYTES);
+      const hi = Math.min(end, (e.lblock + e.count) * BLOCK_BYTES);
+      if (lo >= hi) continue;
+      const last = out[out.length - 1];
+      if (last !== undefined && last.offset + last.length === lo) out[out.length - 1] = { offset: last.offset, length: hi - last.offset };
+      else out.push({ offset: lo, length: hi - lo });
+    }
+    return out;
+  }
+
+  async statfs(): Promise<StoreStatfs> {
+    this.checkOpen();
+    const stats = this.state.allocator.stats();
+    const total = this.state.device.sizeBytes;
+    return {
+      total, available: stats.freeBytes, reserved: stats.reservedBytes,
+      allocated: total - stats.freeBytes - stats.reservedBytes, dataStored: 0, omapAllocated: 0, internalMetadata: 0,
+    };
+  }
+
+  async getFloor(): Promise<number> {
+    this.checkOpen();
+    return this.state.floor;
+  }
+
+  /** Writes a checkpoint now (and waits for it). */
+  async checkpoint(): Promise<void> {
+    this.checkOpen();
+    await this.checkpointer.run('requested');
+  }
+
+  /** Applies what is queued, checkpoints, releases the journal and the device (and its lock). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.waiting.length > 0) await this.checkpointer.run('close');
+    this.closed = true;
+    this.checkpointer.stop();
+    await this.journal.drain().catch(() => undefined);
+    let failure: unknown;
+    try {
+      await this.checkpointer.run('close');
+    } catch (err) {
+      failure = err;
+    }
+    await this.journal.close();
+    await this.state.device.close();
+    if (failure !== undefined) throw failure;
+  }
+}
+
+function decodeOmapKey(base: Buffer): Buffer {
+  // base = u64 nid, u8 kind, escaped key (0x00 0xFF for a zero byte), 0x00 0x01 terminator.
+  const out: number[] = [];
+  for (let i = 9; i < base.byteLength - 2; i++) {
+    const b = base[i]!;
+    if (b === 0) { out.push(0); i++; } else out.push(b);
+  }
+  return Buffer.from(out);
+}
+
+function checkBatch(ts: readonly Transaction[]): void {
+  if (ts.length > TRANSACTIONS_PER_BATCH_MAX) throw new EbofsError('E2BIG', `${ts.length} transactions exceed ${TRANSACTIONS_PER_BATCH_MAX}`);
+  const bytes = ts.reduce((n, t) => n + t.byteCount, 0);
+  if (bytes > TRANSACTION_BYTES_MAX) throw new EbofsError('E2BIG', `batch of ${bytes} bytes too large`);
+}
+
+/** An upper bound of a vector's journal event size (large writes shrink it). */
+function estimateRecordBytes(ts: readonly Transaction[]): number {
+  return ts.reduce((n, t) => n + t.byteCount + t.opCount * 96 + 4096, 16);
+}
+
+function checkReadArgs(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new EbofsError('EINVAL', `bad read range ${offset}+${length}`);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * engine/superblock.ts: the two superblocks at the start of every ebofs device.
+ *
+ * Device layout (all offsets in bytes, little-endian everywhere):
+ *
+ *   block 0          superblock copy A (written for odd generations)
+ *   block 1          superblock copy B (written for even generations)
+ *   [2, 2+J)         journal ring (journal/format.ts), J blocks
+ *   [2+J, end)       data extents, metadata pages and the free-map blob, managed by alloc/
+ *
+ * Superblock (one 4096-byte block):
+ *
+ *   offset size type   field
+ *   ------ ---- ----   ---------------------------------------------------------------
+ *        0    4 u32    magic 0x42534245 ("EBSB")
+ *        4    2 u16    format version (1)
+ *        6    2 u16    flags (0; unknown bits: EFORMAT)
+ *        8    8 u64    generation: +1 per checkpoint; the valid copy with the highest wins
+ *       16   16 bytes  fsid (random at mkfs)
+ *       32    8 u64    device size in bytes (as formatted)
+ *       40    4 u32    block size (4096)
+ *       44    4 u32    allocation unit bytes
+ *       48    4 u32    stripe unit bytes
+ *       52    4 u32    stripe width (data disks)
+ *       56    4 u32    checksum block bytes (4096)
+ *       60    4 u32    reserved, 0
+ *       64    8 u64    journal ring offset
+ *       72    8 u64    journal ring bytes
+ *       80    8 u64    journal id
+ *       88    8 u64    replay cursor offset (first record not in this checkpoint)
+ *       96    8 u64    replay cursor seq
+ *      104    8 u64    fencing floor (epoch)
+ *      112    8 u64    next object number (nid) to hand out
+ *      120    8 u64    free-map blob offset (0 = none)
+ *      128    4 u32    free-map blob bytes
+ *      132    4 u32    tree header count T
+ *      136    ...      T times: u16 length, then a btree tree header (btree/descriptor.ts)
+ *     4092    4 u32    xxh32 of bytes 0..4091
+ *
+ * Invariants: the checksum matches; version is known; the geometry agrees with the device; the
+ * journal ring lies between the superblocks and the data region; the tree headers decode.
+ * A checkpoint writes the copy the current generation does not use, so a torn superblock
+ * write can never destroy the last good one: mount takes the valid copy with the highest
+ * generation and ignores a damaged one (fsck reports it).
+ */
+import { checksum32 } from '../common/checksum.js';
+import { CorruptionError, EbofsError } from '../common/errors.js';
+import { readU64, writeU64 } from '../common/ints.js';
+
+export const SUPERBLOCK_MAGIC = 0x42534245;
+export const SUPERBLOCK_VERSION = 1;
+export const SUPERBLOCK_BYTES = 4096;
+export const SUPERBLOCK_OFFSETS = [0, 4096] as const;
+/** Most trees a superblock names (bounds its decoder). */
+export const SUPERBLOCK_TREES_MAX = 16;
+
+export interface Superblock {
+  generation: number;
+  fsid: Buffer;
+  deviceBytes: number;
+  blockBytes: number;
+  allocUnitBytes: number;
+  stripeUnitBytes: number;
+  stripeWidth: number;
+  csumBlockBytes: number;
+  journalOffset: number;
+  journalBytes: number;
+  journalId: bigint;
+  replayOffset: number;
+  replaySeq: number;
+  floor: number;
+  nextNid: number;
+  freeMapOffset: number;
+  freeMapBytes: number;
+  trees: Uint8Array[];
+}
+
+export function encodeSuperblock(sb: Superblock): Buffer {
+  const buf = Buffer.alloc(SUPERBLOCK_BYTES);
+  buf.writeUInt32LE(SUPERBLOCK_MAGIC, 0);
+  buf.writeUInt16LE(SUPERBLOCK_VERSION, 4);
+  buf.writeUInt16LE(0, 6);
+  writeU64(buf, 8, sb.generation);
+  sb.fsid.copy(buf, 16, 0, 16);
+  writeU64(buf, 32, sb.deviceBytes);
+  buf.writeUInt32LE(sb.blockBytes, 40);
+  buf.writeUInt32LE(sb.allocUnitBytes, 44);
+  buf.writeUInt32LE(sb.stripeUnitBytes, 48);
+  buf.writeUInt32LE(sb.stripeWidth, 52);
+  buf.writeUInt32LE(sb.csumBlockBytes, 56);
+  writeU64(buf, 64, sb.journalOffset);
+  writeU64(buf, 72, sb.journalBytes);
+  buf.writeBigUInt64LE(sb.journalId, 80);
+  writeU64(buf, 88, sb.replayOffset);
+  writeU64(buf, 96, sb.replaySeq);
+  writeU64(buf, 104, sb.floor);
+  writeU64(buf, 112, sb.nextNid);
+  writeU64(buf, 120, sb.freeMapOffset);
+  buf.writeUInt32LE(sb.freeMapBytes, 128);
+  buf.writeUInt32LE(sb.trees.length, 132);
+  let at = 136;
+  for (const tree of sb.trees) {
+    if (at + 2 + tree.byteLength > SUPERBLOCK_BYTES - 4) throw new EbofsError('E2BIG', 'tree headers overflow the superblock');
+    buf.writeUInt16LE(tree.byteLength, at);
+    buf.set(tree, at + 2);
+    at += 2 + tree.byteLength;
+  }
+  buf.writeUInt32LE(checksum32(buf.subarray(0, SUPERBLOCK_BYTES - 4)), SUPERBLOCK_BYTES - 4);
+  return buf;
+}
+
+/** Decodes one copy; CorruptionError (ECHECKSUM/ECORRUPT) or EFORMAT when it is not valid. */
+export function decodeSuperblock(buf: Buffer, where: string): Superblock {
+  if (buf.readUInt32LE(0) !== SUPERBLOCK_MAGIC) {
+    throw new CorruptionError('ECORRUPT', 'not an ebofs superblock (bad magic)', { location: where });
+  }
+  const stored = buf.readUInt32LE(SUPERBLOCK_BYTES - 4);
+  const actual = checksum32(buf.subarray(0, SUPERBLOCK_BYTES - 4));
+  if (stored !== actual) {
+    throw new CorruptionError('ECHECKSUM', 'superblock checksum mismatch', {
+      location: where, expected: stored.toString(16), actual: actual.toString(16),
+    });
+  }
+  const version = buf.readUInt16LE(4);
+  if (version !== SUPERBLOCK_VERSION || buf.readUInt16LE(6) !== 0) {
+    throw new EbofsError('EFORMAT', `superblock format version ${version} is not supported`, { location: where });
+  }
+  const count = buf.readUInt32LE(132);
+  if (count > SUPERBLOCK_TREES_MAX) throw new CorruptionError('ECORRUPT', `tree count ${count}`, { location: where });
+  const trees: Uint8Array[] = [];
+  let at = 136;
+  for (let i = 0; i < count; i++) {
+    const length = buf.readUInt16LE(at);
+    if (at + 2 + length > SUPERBLOCK_BYTES - 4) throw new CorruptionError('ECORRUPT', 'tree header overflow', { location: where });
+    trees.push(Buffer.from(buf.subarray(at + 2, at + 2 + length)));
+    at += 2 + length;
+  }
+  return {
+    generation: readU64(buf, 8, where), fsid: Buffer.from(buf.subarray(16, 32)),
+    deviceBytes: readU64(buf, 32, where), blockBytes: buf.readUInt32LE(40), allocUnitBytes: buf.readUInt32LE(44),
+    stripeUnitBytes: buf.readUInt32LE(48), stripeWidth: buf.readUInt32LE(52), csumBlockBytes: buf.readUInt32LE(56),
+    journalOffset: readU64(buf, 64, where), journalBytes: readU64(buf, 72, where), journalId: buf.readBigUInt64LE(80),
+    replayOffset: readU64(buf, 88, where), replaySeq: readU64(buf, 96, where), floor: readU64(buf, 104, where),
+    nextNid: readU64(buf, 112, where), freeMapOffset: readU64(buf, 120, where), freeMapBytes: buf.readUInt32LE(128),
+    trees,
+  };
+}
+
+/** The copy a given generation is written to. */
+export function superblockOffset(generation: number): number {
+  return SUPERBLOCK_OFFSETS[generation % 2] as number;
+}
+
+/** What mount found in the two copies. */
+export interface SuperblockChoice {
+  chosen: Superblock;
+  /** Problems with the other copy (empty when both are valid). */
+  damaged: { offset: number; error: EbofsError }[];
+}
+
+/** Picks the valid copy with the highest generation; throws if neither is valid. */
+export function chooseSuperblock(copies: { offset: number; bytes: Buffer }[]): SuperblockChoice {
+  const valid: Superblock[] = [];
+  const damaged: { offset: number; error: EbofsError }[] = [];
+  for (const copy of copies) {
+    try {
+      valid.push(decodeSuperblock(copy.bytes, `superblock at offset ${copy.offset}`));
+    } catch (err) {
+      if (!(err instanceof EbofsError)) throw err;
+      damaged.push({ offset: copy.offset, error: err });
+    }
+  }
+  if (valid.length === 0) {
+    const formatError = damaged.find((d) => d.error.code === 'EFORMAT');
+    if (formatError !== undefined) throw formatError.error;
+    const allBlank = damaged.every((d) => d.error.message.includes('bad magic'));
+    if (allBlank) throw new EbofsError('EFORMAT', 'not an ebofs store (no superblock)');
+    throw new CorruptionError('ECORRUPT', 'both superblock copies are damaged', { location: 'superblocks', cause: damaged[0]?.error });
+  }
+  valid.sort((a, b) => b.generation - a.generation);
+  return { chosen: valid[0]!, damaged };
+}

@@ -1,0 +1,95 @@
+/**
+ * engine/txn-context.ts: one transaction vector's changes while it is being applied.
+ *
+ * Every metadata change goes into a btree WriteBatch per tree; new data blocks, frees and
+ * counters are staged here. `commit` publishes all of it at once; `abort` drops all of it,
+ * so a rejected transaction leaves nothing behind (the batches free the pages they took; data
+ * blocks taken are released through the allocator as deferred frees).
+ */
+import { checksum32 } from '../common/checksum.js';
+import { CorruptionError } from '../common/errors.js';
+import type { Extent } from '../alloc/index.js';
+import type { WriteBatch } from '../btree/index.js';
+import type { EngineState } from './state.js';
+
+export const BLOCK_BYTES = 4096;
+
+/** A block written by this transaction: its bytes, and whether it goes out before the record. */
+export interface NewBlock {
+  bytes: Buffer;
+  large: boolean;
+}
+
+/** Where a large write's blocks went (journaled so replay maps them without the data). */
+export interface Placement {
+  transactionIndex: number;
+  opIndex: number;
+  extents: Extent[];
+  csums: Uint32Array;
+}
+
+export class TxnContext {
+  readonly colls: WriteBatch;
+  readonly onodes: WriteBatch;
+  readonly extents: WriteBatch;
+  readonly xattrs: WriteBatch;
+  readonly omap: WriteBatch;
+  readonly newBlocks = new Map<number, NewBlock>();
+  readonly frees: Extent[] = [];
+  readonly allocated: Extent[] = [];
+  readonly placements: Placement[] = [];
+  nextNid: number;
+  floor: number;
+  /** Set during replay: placements to use instead of allocating, by "t:o". */
+  replayPlacements: Map<string, Placement> | undefined;
+  transactionIndex = 0;
+  opIndex = 0;
+
+  constructor(readonly state: EngineState) {
+    this.colls = state.trees.colls.begin();
+    this.onodes = state.trees.onodes.begin();
+    this.extents = state.trees.extents.begin();
+    this.xattrs = state.trees.xattrs.begin();
+    this.omap = state.trees.omap.begin();
+    this.nextNid = state.nextNid;
+    this.floor = state.floor;
+  }
+
+  get batches(): WriteBatch[] {
+    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap];
+  }
+
+  /** Allocates data blocks (several extents if fragmented). */
+  allocateBlocks(count: number): Extent[] {
+    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, this.state.reservationFor(this));
+    this.allocated.push(...extents);
+    return extents;
+  }
+
+  /** The bytes of physical block `pblock` as of this transaction (checksum-verified). */
+  readBlockSync(pblock: number, csum: number, where: () => string): Buffer {
+    const staged = this.newBlocks.get(pblock);
+    if (staged !== undefined) return staged.bytes;
+    return this.state.readBlockSync(pblock, csum, where);
+  }
+
+  freeBlocks(pblock: number, count: number): void {
+    for (let i = 0; i < count; i++) this.newBlocks.delete(pblock + i);
+    this.frees.push({ offset: pblock * BLOCK_BYTES, length: count * BLOCK_BYTES });
+  }
+
+  abort(): void {
+    for (const batch of this.batches) batch.abort();
+    if (this.allocated.length > 0) this.state.allocator.free(this.allocated, this.state.freeGeneration());
+  }
+}
+
+/** Verifies a block read from the device against its extent-map checksum. */
+export function verifyBlock(bytes: Uint8Array, csum: number, where: () => string): void {
+  const actual = checksum32(bytes);
+  if (actual !== csum) {
+    throw new CorruptionError('ECHECKSUM', 'data checksum mismatch', {
+      location: where(), expected: csum.toString(16), actual: actual.toString(16),
+    });
+  }
+}
