@@ -118,6 +118,16 @@ export class BitmapMap implements FreeMap {
     }
   }
 
+  forEachBySize(minLength: number, visit: (start: number, length: number) => boolean | void): void {
+    // The slow way (the bitmap has no size index): collect, sort, visit.
+    const runs: Run[] = [];
+    this.forEach((start, length) => {
+      if (length >= minLength) runs.push({ start, length });
+    });
+    runs.sort((a, b) => a.length - b.length || a.start - b.start);
+    for (const run of runs) if (visit(run.start, run.length) === false) return;
+  }
+
   memoryBytes(): number {
     return this.words.byteLength + this.chunkFree.byteLength;
   }

@@ -103,6 +103,16 @@ export class ExtentMap implements FreeMap {
     this.byStart.forEach((start, _zero, length) => visit(start, length));
   }
 
+  forEachBySize(minLength: number, visit: (start: number, length: number) => boolean | void): void {
+    let node = this.byLength.lowerBound(minLength, 0);
+    while (node !== NONE) {
+      const length = this.byLength.keyAOf(node);
+      const start = this.byLength.keyBOf(node);
+      if (visit(start, length) === false) return;
+      node = this.byLength.successor(length, start);
+    }
+  }
+
   memoryBytes(): number {
     return this.byStart.memoryBytes() + this.byLength.memoryBytes();
   }

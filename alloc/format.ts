@@ -117,6 +117,13 @@ export const NEXT_FIT_WINDOW_SHARE = 1 / 8;
  * free stripes hold less than this share of free space; otherwise they open new stripes.
  */
 export const FRAGMENTED_STRIPE_SHARE_MIN = 1 / 2;
+/**
+ * Next-fit runs only while at least this share of the device is free; below it every request
+ * is placed best-fit (smallest run that fits, aligned for stripes), because on a full device
+ * keeping large extents whole matters more than writing sequentially (BlueStore's AVL
+ * allocator switches the same way). bench/alloc.ts measures the effect in its aging run.
+ */
+export const NEXT_FIT_FREE_SHARE_MIN = 1 / 4;
 /** Candidates examined for an aligned fit before falling back to a guaranteed-fit search. */
 export const ALIGNED_SCAN_STEPS_MAX = 64;
 /** Deepest treap level tolerated before the index is declared broken (expected ~2.5 log2 n). */

@@ -39,6 +39,11 @@ export interface FreeMap {
   bestFit(length: number): Run | null;
   /** A longest run (ties: lowest start for extents), or null when nothing is free. */
   largest(): Run | null;
+  /**
+   * Visits runs of at least `minLength` units in (length, start) order; stops when `visit`
+   * returns false.
+   */
+  forEachBySize(minLength: number, visit: (start: number, length: number) => boolean | void): void;
   /** Visits runs in offset order; stops when `visit` returns false. */
   forEach(visit: (start: number, length: number) => boolean | void): void;
   /** Approximate bytes of memory held. */

@@ -24,7 +24,7 @@
 import { assert } from '../common/assert.js';
 import { alignUp } from '../common/ints.js';
 import {
-  ALIGNED_SCAN_STEPS_MAX, FRAGMENTED_STRIPE_SHARE_MIN, NEXT_FIT_WINDOW_SHARE,
+  ALIGNED_SCAN_STEPS_MAX, FRAGMENTED_STRIPE_SHARE_MIN, NEXT_FIT_FREE_SHARE_MIN, NEXT_FIT_WINDOW_SHARE,
 } from './format.js';
 import type { FreeMap, Run } from './free-map.js';
 import { stripesWithin, type Geometry } from './geometry.js';
@@ -119,16 +119,29 @@ export class Placer {
     return (position - from + n) % n <= this.windowUnits;
   }
 
+  /** Next-fit while the device is roomy; best-fit once it is full (NEXT_FIT_FREE_SHARE_MIN). */
+  private nextFitMode(): boolean {
+    return this.map.freeUnits >= this.geometry.unitCount * NEXT_FIT_FREE_SHARE_MIN;
+  }
+
+  /** An aligned start for n units: after the hint, next-fit, or best-fit, by mode. */
+  private findStripes(hint: number | null, n: number): number | null {
+    if (hint !== null) return this.findAligned(hint, n);
+    return this.nextFitMode() ? this.findAligned(this.cursor, n) : this.bestAligned(n);
+  }
+
   private placePlain(request: PlaceRequest): boolean {
     const n = request.units;
     if (request.hint !== null) {
       const at = this.map.firstFit(request.hint, n);
       if (at !== null) return this.take(at, n);
     }
-    const at = this.map.firstFit(this.cursor, n);
-    if (at !== null && this.withinWindow(at, this.cursor)) {
-      this.advance(at + n);
-      return this.take(at, n);
+    if (this.nextFitMode()) {
+      const at = this.map.firstFit(this.cursor, n);
+      if (at !== null && this.withinWindow(at, this.cursor)) {
+        this.advance(at + n);
+        return this.take(at, n);
+      }
     }
     const best = this.map.bestFit(n);
     if (best !== null) {
@@ -141,17 +154,29 @@ export class Placer {
   private placeStriped(request: PlaceRequest): Placement | null {
     const S = this.geometry.stripeUnits;
     const n = request.units;
-    const from = request.hint ?? this.cursor;
-    if (request.contiguous) {
-      const at = this.findAligned(from, n);
-      if (at !== null) return this.finishStriped(at, n, true);
-      const any = this.map.firstFit(from, n) ?? this.map.bestFit(n)?.start ?? null;
-      return any === null ? null : this.finishStriped(any, n, false);
-    }
     const stripeCount = Math.floor(n / S);
     const tail = n - stripeCount * S;
-    const placed = this.takeStripes(from, stripeCount, tail > 0 ? 1 : 0);
-    if (placed === null) return null;
+    // Best: one extent, stripe-aligned, the tail right after the stripes (its partial stripe
+    // becomes the open stripe that later small requests fill).
+    const whole = this.findStripes(request.hint, n);
+    if (whole !== null) {
+      if (!this.take(whole, n)) return null;
+      // The stripe skipped to reach alignment, else the tail's, is where small requests go next.
+      const skipped = request.hint === null && this.cursor < whole && whole - this.cursor < S
+        && this.cursor % S !== 0 && this.map.runAt(this.cursor) !== null;
+      if (skipped) this.openStripe = Math.floor(this.cursor / S);
+      else if (tail > 0) this.openStripe = (whole + stripeCount * S) / S;
+      this.advance(whole + n);
+      return { runs: this.taken, stripeAligned: true, stripeFallback: false };
+    }
+    if (request.contiguous) {
+      const from = request.hint ?? this.cursor;
+      const any = this.map.firstFit(from, n) ?? this.map.bestFit(n)?.start ?? null;
+      if (any === null || !this.take(any, n)) return null;
+      this.advance(any + n);
+      return { runs: this.taken, stripeAligned: false, stripeFallback: true };
+    }
+    const placed = this.takeStripes(request.hint, stripeCount, tail > 0 ? 1 : 0);
     const rest = (stripeCount - placed) * S + tail;
     let ok = true;
     if (rest > 0 && placed === stripeCount) ok = this.placeSmallStriped({ ...request, units: rest, hint: null });
@@ -161,25 +186,13 @@ export class Placer {
     return { runs: this.taken, stripeAligned: aligned, stripeFallback: !aligned };
   }
 
-  private finishStriped(at: number, n: number, aligned: boolean): Placement | null {
-    if (!this.take(at, n)) return null;
-    this.advance(at + n);
-    return { runs: this.taken, stripeAligned: aligned, stripeFallback: !aligned };
-  }
-
-  /** Takes up to `count` whole aligned stripes; returns how many, or null on the extent limit. */
-  private takeStripes(from: number, count: number, keepRuns: number): number | null {
+  /** Takes up to `count` whole aligned stripes, run by run; returns how many it took. */
+  private takeStripes(hint: number | null, count: number, keepRuns: number): number {
     const S = this.geometry.stripeUnits;
-    const together = this.findAligned(from, count * S);
-    if (together !== null) {
-      if (!this.take(together, count * S)) return null;
-      this.advance(together + count * S);
-      return count;
-    }
     let placed = 0;
-    let probe = from;
+    let probe = hint;
     while (placed < count && this.taken.length + keepRuns < this.limit) {
-      const at = this.findAligned(probe, S);
+      const at = this.findStripes(probe, S);
       if (at === null) break;
       const run = this.map.runAt(at);
       assert(run !== null, 'aligned fit outside a free run');
@@ -188,8 +201,8 @@ export class Placer {
       assert(stripes >= 1, 'aligned fit without a whole stripe');
       this.take(at, stripes * S);
       placed += stripes;
-      probe = at + stripes * S;
-      this.advance(probe);
+      this.advance(at + stripes * S);
+      if (probe !== null) probe = at + stripes * S;
     }
     return placed;
   }
@@ -203,14 +216,24 @@ export class Placer {
     if (this.fitOpenStripe(n)) return true;
     if (this.taken.length >= this.limit) return false;
     const S = this.geometry.stripeUnits;
-    const scarce = this.map.fullStripeCount * S < this.map.freeUnits * FRAGMENTED_STRIPE_SHARE_MIN;
+    const scarce = !this.nextFitMode()
+      || this.map.fullStripeCount * S < this.map.freeUnits * FRAGMENTED_STRIPE_SHARE_MIN;
     const done = scarce
       ? this.fillHole(n) || this.openNewStripe(n)
-      : this.openNewStripe(n) || this.fillHole(n);
+      : this.fillHole(n) || this.nextFitSmall(n) || this.openNewStripe(n);
     if (done) return true;
     const best = this.map.bestFit(n);
     if (best !== null) return this.take(best.start, n);
     return !request.contiguous && this.gatherLargest(n);
+  }
+
+  /** Log-like packing: right at the cursor, across stripe boundaries, if within the window. */
+  private nextFitSmall(n: number): boolean {
+    const at = this.map.firstFit(this.cursor, n);
+    if (at === null || !this.withinWindow(at, this.cursor)) return false;
+    this.openStripe = Math.floor((at + n - 1) / this.geometry.stripeUnits);
+    this.advance(at + n);
+    return this.take(at, n);
   }
 
   private fitOpenStripe(n: number): boolean {
@@ -229,7 +252,7 @@ export class Placer {
 
   private openNewStripe(n: number): boolean {
     const S = this.geometry.stripeUnits;
-    const at = this.findAligned(this.cursor, S);
+    const at = this.findStripes(null, S);
     if (at === null) return false;
     this.openStripe = at / S;
     this.advance(at + n);
@@ -263,7 +286,7 @@ export class Placer {
    */
   findAligned(from: number, n: number): number | null {
     const S = this.geometry.stripeUnits;
-    if (this.map.fullStripeCount * S < n) return null;
+    if (this.map.fullStripeCount < Math.floor(n / S)) return null;
     for (const start of from === 0 ? [0] : [from, 0]) {
       let probe = start;
       for (let step = 0; step < ALIGNED_SCAN_STEPS_MAX; step++) {
@@ -281,6 +304,27 @@ export class Placer {
     }
     // A single whole stripe surely exists somewhere (the count says so): find it exhaustively,
     // so a full-stripe request never misses one. Bounded by the number of free runs.
+    return n === S ? this.scanForStripe() : null;
+  }
+
+  /**
+   * The stripe-aligned start of n units in the smallest run that can hold them aligned:
+   * runs are examined in size order (a bounded number), then the smallest run long enough to
+   * be sure is used.
+   */
+  private bestAligned(n: number): number | null {
+    const S = this.geometry.stripeUnits;
+    if (this.map.fullStripeCount < Math.floor(n / S)) return null;
+    let found: number | null = null;
+    let steps = 0;
+    this.map.forEachBySize(n, (start, length) => {
+      const aligned = alignUp(start, S);
+      if (aligned + n <= start + length) found = aligned;
+      return found === null && ++steps < ALIGNED_SCAN_STEPS_MAX;
+    });
+    if (found !== null) return found;
+    const sure = this.map.bestFit(n + S - 1);
+    if (sure !== null) return alignUp(sure.start, S);
     return n === S ? this.scanForStripe() : null;
   }
 

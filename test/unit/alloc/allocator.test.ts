@@ -176,15 +176,15 @@ test('a hint places at or after the hinted offset', (t) => {
   clean(t, a);
 });
 
-test('full-stripe requests get aligned whole stripes; the tail is packed', (t) => {
+test('full-stripe requests get aligned whole stripes; small requests pack skipped space', (t) => {
   const stripe = 256 * KiB;
   const a = make({ stripeUnitBytes: 64 * KiB, stripeWidth: 4 });
-  t.deepEqual(a.allocate(12 * KiB), [{ offset: 0, length: 12 * KiB }], 'opens stripe 0');
+  t.deepEqual(a.allocate(12 * KiB), [{ offset: 0, length: 12 * KiB }]);
   const big = a.allocate(2 * stripe + 8 * KiB);
-  t.deepEqual(big[0], { offset: stripe, length: 2 * stripe }, 'two aligned stripes after the open one');
-  t.deepEqual(big[1], { offset: 12 * KiB, length: 8 * KiB }, 'tail packed into the open stripe');
-  t.deepEqual(a.allocate(4 * KiB), [{ offset: 20 * KiB, length: 4 * KiB }], 'still packing stripe 0');
-  t.is(a.stats().counters.fullStripeRequests, 1);
+  t.deepEqual(big, [{ offset: stripe, length: 2 * stripe + 8 * KiB }], 'aligned, tail right after');
+  t.deepEqual(a.allocate(4 * KiB), [{ offset: 12 * KiB, length: 4 * KiB }], 'fills the skipped stripe 0');
+  t.deepEqual(a.allocate(2 * stripe), [{ offset: 4 * stripe, length: 2 * stripe }], 'next aligned stripes');
+  t.is(a.stats().counters.fullStripeRequests, 2);
   t.is(a.stats().counters.stripeFallbacks, 0);
   clean(t, a);
 });
@@ -206,14 +206,12 @@ test('small writes fill holes in partly used stripes when whole stripes are scar
   clean(t, a);
 });
 
-test('small writes open whole stripes in order while they are plentiful', (t) => {
+test('small writes go next-fit from the cursor while space is plentiful', (t) => {
   const stripe = 64 * KiB;
   const a = make({ capacityBytes: 16 * stripe, stripeUnitBytes: 16 * KiB, stripeWidth: 4 });
-  a.allocate(stripe + 8 * KiB);
-  a.free([{ offset: 8 * KiB, length: 8 * KiB }], 1);
-  a.markDurable(1);
-  const got = a.allocate(60 * KiB);
-  t.deepEqual(got, [{ offset: 2 * stripe, length: 60 * KiB }], 'next whole stripe after the cursor');
+  t.deepEqual(a.allocate(40 * KiB), [{ offset: 0, length: 40 * KiB }]);
+  t.deepEqual(a.allocate(40 * KiB), [{ offset: 40 * KiB, length: 40 * KiB }], 'sequential, across a stripe boundary');
+  t.deepEqual(a.allocate(20 * KiB), [{ offset: 80 * KiB, length: 20 * KiB }]);
   clean(t, a);
 });
 
