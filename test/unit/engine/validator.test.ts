@@ -14,6 +14,7 @@ import { normalizeObjectId, type Ghobject } from '../../../engine/types.js';
 import { Random } from '../../../common/random.js';
 import { EbofsError } from '../../../common/errors.js';
 import { suiteSeed } from '../../conformance/harness.js';
+import { outcomeOf, randomTransaction, worldSetup } from '../../conformance/random-txn.js';
 
 const CIDS = ['1.0_head', '1.1_head', '1.3_head', 'meta'];
 
@@ -84,6 +85,22 @@ test('validator agrees with MemStore on random vectors', async (t) => {
   }
   t.log(`outcomes seen: ${[...seen].sort().join(' ')}`);
   t.true(seen.has('ok') && seen.has('ENOENT') && seen.has('EEXIST'));
+});
+
+test('validator agrees with MemStore on the shared random generator', async (t) => {
+  const seed = suiteSeed() + 1;
+  t.log(`seed ${seed}`);
+  const r = new Random(seed);
+  const store = new MemStore();
+  await store.queueTransaction(worldSetup());
+  for (let round = 0; round < 400; round++) {
+    const ts = Array.from({ length: r.range(1, 2) }, () => randomTransaction(r, { writeBytesMax: 4096 }));
+    let predicted: string;
+    try { validateTransactions(store.validationView(), ts); predicted = 'ok'; } catch (err) { predicted = outcome(err); }
+    const actual = await outcomeOf(store, ts);
+    t.is(predicted, actual, `round ${round}`);
+    if (predicted !== actual) break;
+  }
 });
 
 test('validator reports tolerated ops as skipped', (t) => {
