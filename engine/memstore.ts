@@ -399,8 +399,8 @@ export class MemStore implements ObjectStore {
     return this.state.floor;
   }
 
+  /** Idempotent: a second close waits for the same drain. */
   async close(): Promise<void> {
-    this.checkOpen();
     this.closed = true;
     await this.commitTail;
   }

@@ -54,8 +54,10 @@ export type PairsInput =
 
 /**
  * A transaction was rejected: `code` is the cause, `opIndex` the failing op (within its
- * transaction), `transactionIndex` its position in a `queueTransactions` vector. Nothing of
- * the vector was applied.
+ * transaction), `transactionIndex` its position in a `queueTransactions` vector. `opIndex` is
+ * -1 when no single op failed: a stale epoch (ESTALE_EPOCH, the whole transaction) or a vector
+ * that does not fit (ENOSPC, reported on the last transaction). Nothing of the vector was
+ * applied, and the store remains usable.
  */
 export class TransactionError extends EbofsError {
   readonly opIndex: number;
