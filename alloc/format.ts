@@ -136,7 +136,7 @@ export const CHECK_FINDINGS_MAX_DEFAULT = 100;
  * Default memory cap, in free extents. Past it the free map switches to the compact bitmap
  * representation (one bit per unit plus a small summary) until fragmentation falls below half.
  */
-export const FREE_EXTENT_COUNT_CAP_DEFAULT = 4 * 1024 * 1024;
+export const FREE_EXTENT_COUNT_CAP_DEFAULT = 2 * 1024 * 1024;
 /** Units summarised by one bitmap summary entry (a power of two, multiple of 32). */
 export const BITMAP_CHUNK_UNITS = 4096;
 
