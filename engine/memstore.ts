@@ -373,6 +373,30 @@ export class MemStore implements ObjectStore {
     return out;
   }
 
+  async cloneDiff(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]> {
+    const x = this.lookup(cid, a);
+    const y = this.lookup(cid, b);
+    const size = Math.max(x.size, y.size);
+    const raw: Extent[] = [];
+    // Pages are immutable and shared by clones, so the same page object means equal bytes.
+    for (const i of new Set([...x.pages.keys(), ...y.pages.keys()])) {
+      const hi = Math.min(size, (i + 1) * PAGE_BYTES);
+      if (x.pages.get(i) !== y.pages.get(i) && i * PAGE_BYTES < hi) raw.push({ offset: i * PAGE_BYTES, length: hi - i * PAGE_BYTES });
+    }
+    if (x.size !== y.size) raw.push({ offset: Math.min(x.size, y.size), length: size - Math.min(x.size, y.size) });
+    raw.sort((p, q) => p.offset - q.offset);
+    const out: Extent[] = [];
+    for (const e of raw) {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.offset + last.length >= e.offset) {
+        out[out.length - 1] = { offset: last.offset, length: Math.max(last.offset + last.length, e.offset + e.length) - last.offset };
+      } else {
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
   async statfs(): Promise<StoreStatfs> {
     this.checkOpen();
     let omapBytes = 0;

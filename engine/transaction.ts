@@ -176,8 +176,8 @@ export class Transaction {
     return this;
   }
 
-  /** Appends an already-normalised op (used by the decoder and `append`); checks limits. */
-  push(op: Op): this {
+  /** Appends a validated op (from a builder or another Transaction); checks the limits. */
+  private push(op: Op): this {
     if (this.ops_.length >= TRANSACTION_OPS_MAX) {
       throw new EbofsError('E2BIG', `transaction exceeds ${TRANSACTION_OPS_MAX} ops`);
     }

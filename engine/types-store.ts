@@ -140,6 +140,13 @@ export interface ObjectStore {
    * return the whole clipped range.
    */
   fiemap(cid: CollectionId, oid: ObjectRef, offset?: number, length?: number): Promise<Extent[]>;
+  /**
+   * Ranges (merged, ascending) whose contents may differ between objects `a` and `b` of one
+   * collection, decided from shared-extent identity without reading data: a range outside the
+   * result is guaranteed equal (recovery copies only the result). Covers up to the larger
+   * size. Optional until clone sharing lands everywhere (issue 6).
+   */
+  cloneDiff?(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]>;
   /** Store-wide space figures. */
   statfs(): Promise<StoreStatfs>;
   /** The fencing floor (0 until a `setFloor` op commits). */

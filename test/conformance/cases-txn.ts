@@ -131,3 +131,25 @@ export const txnCases: Record<string, Case> = {
     await rejects(t, h.store.queueTransaction(new Transaction().touch(CID, obj('a'))), 'ECLOSED');
   },
 };
+
+/** Clone-diff cases (run only when the store implements the optional `cloneDiff`). */
+export const cloneDiffCases: Record<string, Case> = {
+  async 'cloneDiff: a fresh clone differs nowhere; writes and size changes show up'(t, h) {
+    const cloneDiff = h.store.cloneDiff?.bind(h.store);
+    if (cloneDiff === undefined) {
+      t.pass('cloneDiff not implemented');
+      return;
+    }
+    const head = obj('rbd', 9);
+    const snap = obj('rbd', 9, { snap: 1 });
+    await h.apply(new Transaction().createCollection(CID, 0).write(CID, head, 0, h.random.bytes(64 * 1024)).clone(CID, head, snap));
+    t.deepEqual(await cloneDiff(CID, head, snap), []);
+    await h.apply(new Transaction().write(CID, head, 10_000, 'x').write(CID, head, 40_000, 'y'));
+    const diff = await cloneDiff(CID, head, snap);
+    const covers = (off: number): boolean => diff.some((e) => e.offset <= off && off < e.offset + e.length);
+    t.true(covers(10_000) && covers(40_000));
+    t.false(covers(0) || covers(30_000), 'untouched ranges stay shared');
+    await h.apply(new Transaction().truncate(CID, snap, 100_000));
+    t.true((await cloneDiff(CID, head, snap)).some((e) => e.offset <= 65_536 && 65_536 < e.offset + e.length));
+  },
+};

@@ -13,7 +13,7 @@ import { dataCases } from './cases-data.js';
 import { listCases } from './cases-list.js';
 import { metaCases } from './cases-meta.js';
 import { miscCases } from './cases-misc.js';
-import { txnCases } from './cases-txn.js';
+import { cloneDiffCases, txnCases } from './cases-txn.js';
 import { Harness, type StoreFactory, suiteSeed } from './harness.js';
 
 export { type StoreFactory, Harness } from './harness.js';
@@ -21,7 +21,7 @@ export { type StoreFactory, Harness } from './harness.js';
 /** Registers every conformance case as an ava test named `<name> › <case>`. */
 export function defineObjectStoreSuite(name: string, factory: StoreFactory): void {
   const seed = suiteSeed();
-  const groups = { data: dataCases, meta: metaCases, list: listCases, txn: txnCases, misc: miscCases };
+  const groups = { data: dataCases, meta: metaCases, list: listCases, txn: txnCases, misc: miscCases, clone: cloneDiffCases };
   for (const [group, cases] of Object.entries(groups)) {
     for (const [title, run] of Object.entries(cases)) {
       test(`${name} › ${group} › ${title}`, async (t) => {
