@@ -87,7 +87,7 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
     const padded = Buffer.alloc(blob.length);
     padded.set(encoded);
     await device.write(blob.offset, padded);
-    await zeroJournal(device, journalOffset, journalBytes);
+    if (device instanceof FileDevice) await zeroJournal(device, journalOffset, journalBytes);
     const sb: Superblock = {
       generation: 1, fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,

@@ -30,10 +30,8 @@ export function encodeRecord(ts: readonly Transaction[], placements: readonly Pl
   const placed = new Set(placements.map((p) => `${p.transactionIndex}:${p.opIndex}`));
   const bodies = ts.map((t, ti) => {
     if (!t.ops.some((op, oi) => op.type === 'write' && placed.has(`${ti}:${oi}`))) return encodeTransaction(t);
-    const stripped = new Transaction();
-    if (t.epoch !== undefined) stripped.setEpoch(t.epoch);
-    t.ops.forEach((op, oi) => stripped.push(op.type === 'write' && placed.has(`${ti}:${oi}`) ? { ...op, data: new Uint8Array(0) } : op));
-    return encodeTransaction(stripped);
+    const ops = t.ops.map((op, oi) => (op.type === 'write' && placed.has(`${ti}:${oi}`) ? { ...op, data: new Uint8Array(0) } : op));
+    return encodeTransaction(Transaction.fromOps(ops, t.epoch));
   });
   const lengths = placements.map((p) => 28 + p.extents.length * 16 + p.csums.length * 4);
   const size = 12 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0) + 4 + lengths.reduce((n, l) => n + l, 0);
@@ -128,11 +126,8 @@ export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
 /** Gives each placed write a zero buffer of its original length (replay maps, never reads it). */
 function restoreLengths(t: Transaction, ti: number, lengths: Map<string, number>): Transaction {
   if (![...lengths.keys()].some((k) => k.startsWith(`${ti}:`))) return t;
-  const out = new Transaction();
-  if (t.epoch !== undefined) out.setEpoch(t.epoch);
-  t.ops.forEach((op, oi) => {
+  return Transaction.fromOps(t.ops.map((op, oi) => {
     const length = lengths.get(`${ti}:${oi}`);
-    out.push(length !== undefined && op.type === 'write' ? { ...op, data: new Uint8Array(length) } : op);
-  });
-  return out;
+    return length !== undefined && op.type === 'write' ? { ...op, data: new Uint8Array(length) } : op;
+  }), t.epoch);
 }

@@ -74,43 +74,58 @@ export class EbofsStore implements ObjectStore {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.waiting.length > 0 || !this.journal.canAppend(estimateRecordBytes(ts))) {
-      return new Promise((resolve, reject) => {
-        this.waiting.push({ ts, options, resolve, reject });
-        this.checkpointer.request('journal full');
-      });
-    }
+    if (this.waiting.length > 0) return this.enqueue(ts, options);
     try {
-      return this.applyAndLog(ts, options);
+      return this.applyAndLog(ts, options) ?? this.enqueue(ts, options);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  private enqueue(ts: readonly Transaction[], options: QueueOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ ts, options, resolve, reject });
+      this.checkpointer.request('journal full');
+    });
   }
 
   /** Applies queued vectors that now fit the journal (called after each checkpoint). */
   private pump(): void {
     while (this.waiting.length > 0) {
       const next = this.waiting[0]!;
-      if (!this.closed && !this.journal.canAppend(estimateRecordBytes(next.ts))) {
-        this.checkpointer.request('journal full');
-        return;
-      }
-      this.waiting.shift();
+      let committed: Promise<void> | undefined;
       try {
         if (this.closed) throw new EbofsError('ECLOSED', 'store closed before the transaction applied');
-        this.applyAndLog(next.ts, next.options).then(next.resolve, next.reject);
+        committed = this.applyAndLog(next.ts, next.options);
+        if (committed === undefined) {
+          this.checkpointer.request('journal full');
+          return;
+        }
       } catch (err) {
+        this.waiting.shift();
         next.reject(err);
+        continue;
       }
+      this.waiting.shift();
+      committed.then(next.resolve, next.reject);
     }
   }
 
-  private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> {
+  /**
+   * Applies a vector and appends its journal event. Returns undefined (nothing applied) when
+   * the journal has no room for the event now; throws (nothing applied) when it is invalid or
+   * can never fit.
+   */
+  private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
     const ctx = this.applyVector(ts);
     const record = encodeRecord(ts, ctx.placements);
     if (record.byteLength > this.journal.eventBytesMax) {
       ctx.abort();
       throw new EbofsError('E2BIG', `transaction record of ${record.byteLength} bytes exceeds the journal's ${this.journal.eventBytesMax}`);
+    }
+    if (!this.journal.canAppend(record.byteLength)) {
+      ctx.abort();
+      return undefined;
     }
     const large = this.state.commit(ctx);
     if (large.size > 0) this.dataWrites.push(this.writeLargeBlocks(large));
@@ -430,11 +445,6 @@ function checkBatch(ts: readonly Transaction[]): void {
   if (ts.length > TRANSACTIONS_PER_BATCH_MAX) throw new EbofsError('E2BIG', `${ts.length} transactions exceed ${TRANSACTIONS_PER_BATCH_MAX}`);
   const bytes = ts.reduce((n, t) => n + t.byteCount, 0);
   if (bytes > TRANSACTION_BYTES_MAX) throw new EbofsError('E2BIG', `batch of ${bytes} bytes too large`);
-}
-
-/** An upper bound of a vector's journal event size (large writes shrink it). */
-function estimateRecordBytes(ts: readonly Transaction[]): number {
-  return ts.reduce((n, t) => n + t.byteCount + t.opCount * 96 + 4096, 16);
 }
 
 function checkReadArgs(offset: number, length: number): void {

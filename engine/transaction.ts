@@ -392,6 +392,17 @@ export class Transaction {
   static decode(bytes: Uint8Array, where = 'transaction'): Transaction {
     return decodeTransaction(bytes, where);
   }
+
+  /**
+   * A transaction of already-normalised ops (the engine rebuilds journaled transactions with a
+   * large write's data left out); limits are checked as for the builder methods.
+   */
+  static fromOps(ops: readonly Op[], epoch?: number): Transaction {
+    const t = new Transaction();
+    for (const op of ops) t.push(op);
+    if (epoch !== undefined) t.setEpoch(epoch);
+    return t;
+  }
 }
 
 
