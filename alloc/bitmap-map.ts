@@ -12,6 +12,7 @@
  * the popcount of its words; `freeUnits`, `runCount` and `fullStripeCount` equal recounts.
  */
 import { assert } from '../common/assert.js';
+import { AssertionError } from '../common/errors.js';
 import { BITMAP_CHUNK_UNITS } from './format.js';
 import type { FreeMap, Run } from './free-map.js';
 
@@ -50,7 +51,7 @@ export class BitmapMap implements FreeMap {
 
   insert(start: number, length: number): void {
     assert(length > 0 && start >= 0 && start + length <= this.unitCount, 'insert out of range');
-    assert(this.countFree(start, length) === 0, `insert [${start}, +${length}) overlaps free`);
+    if (this.countFree(start, length) !== 0) throw new AssertionError(`insert [${start}, +${length}) overlaps free`);
     const end = start + length;
     this.runCount += 1 - (this.isFree(start - 1) ? 1 : 0) - (this.isFree(end) ? 1 : 0);
     this.setRange(start, length, true);

@@ -8,6 +8,7 @@
  * - `freeUnits` and `fullStripeCount` equal a recount over the runs.
  */
 import { assert } from '../common/assert.js';
+import { AssertionError } from '../common/errors.js';
 import { stripesWithin } from './geometry.js';
 import type { FreeMap, Run } from './free-map.js';
 import { NONE, OrderedIndex } from './ordered-index.js';
@@ -34,7 +35,7 @@ export class ExtentMap implements FreeMap {
     const before = this.byStart.floor(start, 0);
     if (before !== NONE) {
       const end = this.byStart.keyAOf(before) + this.byStart.valueOf(before);
-      assert(end <= start, `insert [${start}, +${length}) overlaps a free run`);
+      if (end > start) throw new AssertionError(`insert [${start}, +${length}) overlaps a free run`);
       if (end === start) {
         runStart = this.byStart.keyAOf(before);
         this.removeRun(runStart, this.byStart.valueOf(before));
@@ -43,7 +44,7 @@ export class ExtentMap implements FreeMap {
     const after = this.byStart.successor(start, 0);
     if (after !== NONE) {
       const afterStart = this.byStart.keyAOf(after);
-      assert(afterStart >= runEnd, `insert [${start}, +${length}) overlaps a free run`);
+      if (afterStart < runEnd) throw new AssertionError(`insert [${start}, +${length}) overlaps a free run`);
       if (afterStart === runEnd) {
         const afterLength = this.byStart.valueOf(after);
         this.removeRun(afterStart, afterLength);

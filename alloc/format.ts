@@ -125,7 +125,7 @@ export const FRAGMENTED_STRIPE_SHARE_MIN = 1 / 2;
  */
 export const NEXT_FIT_FREE_SHARE_MIN = 1 / 4;
 /** Candidates examined for an aligned fit before falling back to a guaranteed-fit search. */
-export const ALIGNED_SCAN_STEPS_MAX = 64;
+export const ALIGNED_SCAN_STEPS_MAX = 16;
 /** Deepest treap level tolerated before the index is declared broken (expected ~2.5 log2 n). */
 export const ORDERED_INDEX_DEPTH_MAX = 1024;
 /** Initial node slots of an ordered index (it doubles as needed). */

@@ -19,6 +19,7 @@
  * would be the wrong tool for a structure that lives only in memory.
  */
 import { assert } from '../common/assert.js';
+import { AssertionError } from '../common/errors.js';
 import { Random } from '../common/random.js';
 import { ORDERED_INDEX_DEPTH_MAX, ORDERED_INDEX_INITIAL_CAPACITY } from './format.js';
 
@@ -248,7 +249,7 @@ export class OrderedIndex {
     assert(depth <= ORDERED_INDEX_DEPTH_MAX, 'ordered index too deep');
     if (t === NONE) return id;
     const c = this.compare(this.keyA[id]!, this.keyB[id]!, t);
-    assert(c !== 0, `duplicate key (${this.keyA[id]}, ${this.keyB[id]})`);
+    if (c === 0) throw new AssertionError(`duplicate key (${this.keyA[id]}, ${this.keyB[id]})`);
     if (this.priority[id]! > this.priority[t]!) {
       this.splitInto(t, id, depth);
       this.pull(id);
@@ -298,7 +299,7 @@ export class OrderedIndex {
 
   private removeAt(t: NodeId, a: number, b: number, depth: number): NodeId {
     assert(depth <= ORDERED_INDEX_DEPTH_MAX, 'ordered index too deep');
-    assert(t !== NONE, `remove of absent key (${a}, ${b})`);
+    if (t === NONE) throw new AssertionError(`remove of absent key (${a}, ${b})`);
     const c = this.compare(a, b, t);
     if (c === 0) {
       const merged = this.merge(this.left[t]!, this.right[t]!, depth + 1);
