@@ -111,3 +111,35 @@ export function collectionHashRange(seed: number, bits: number): { start: number
 export function splitMoves(hash: number, bits: number, rem: number): boolean {
   return hashMatches(hash, bits, rem);
 }
+
+/** A half-open range of object keys (`encodeOidKey` bytes). */
+export interface OidKeyRange {
+  readonly start: Uint8Array;
+  readonly end: Uint8Array;
+}
+
+function keyPrefix(shard: number, pool: bigint, bitwiseHash: number): Uint8Array {
+  const out = new Uint8Array(14);
+  const view = new DataView(out.buffer);
+  out[0] = 0x00; // object kind
+  out[1] = (shard & 0xff) ^ 0x80;
+  view.setBigUint64(2, (pool + 2n ** 63n) & (2n ** 64n - 1n), false);
+  view.setUint32(10, bitwiseHash >>> 0, false);
+  return out;
+}
+
+/**
+ * The object-key ranges (temp pool first, then the pool itself, i.e. ascending) that hold
+ * exactly the objects a PG collection owns in BlueStore's global key space (reference §4.5):
+ * its shard, pool p or temp pool -2-p, hash matching the seed in the low `bits` bits. When
+ * the interval reaches 2^32 it runs to the first key of the next pool, so hash 0xffffffff is
+ * included. Undefined for `meta` (any pool -1 object, no hash rule).
+ */
+export function pgObjectKeyRanges(parsed: ParsedCollectionId, bits: number): OidKeyRange[] | undefined {
+  if (parsed.kind === 'meta') return undefined;
+  const { start, end } = collectionHashRange(parsed.seed, bits);
+  return [-2n - parsed.pool, parsed.pool].map((pool) => ({
+    start: keyPrefix(parsed.shard, pool, start),
+    end: end < 2 ** 32 ? keyPrefix(parsed.shard, pool, end) : keyPrefix(parsed.shard, pool + 1n, 0),
+  }));
+}

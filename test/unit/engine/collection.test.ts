@@ -5,9 +5,11 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  parseCollectionId, formatCollectionId, pgCollectionId, hashMatches, collectionHashRange, splitMoves,
+  parseCollectionId, formatCollectionId, pgCollectionId, hashMatches, collectionHashRange, splitMoves, bitsMask,
+  pgObjectKeyRanges,
 } from '../../../engine/collection.js';
-import { reverseBits32 } from '../../../engine/types.js';
+import { reverseBits32, normalizeObjectId } from '../../../engine/types.js';
+import { encodeOidKey } from '../../../engine/oid-key.js';
 import { EbofsError } from '../../../common/errors.js';
 
 const SEED = Number(process.env['EBOFS_SEED'] ?? Date.now() % 2_147_483_647);
@@ -51,4 +53,33 @@ test('split partitions the parent: child takes the upper half of the interval', 
     return splitMoves(h, bits + 1, rem) !== hashMatches(h, bits + 1, seed);
   }), { seed: SEED + 1, numRuns: 2000 });
   t.is(collectionHashRange(0, 0).end, 2 ** 32);
+});
+
+test('PG key ranges hold exactly the objects the PG owns', (t) => {
+  t.log(`seed ${SEED}`);
+  let owned = 0;
+  fc.assert(fc.property(
+    fc.constantFrom(0n, 1n, 2n), fc.constantFrom(-1, 0, 1), fc.nat({ max: 0xffff_ffff }), fc.integer({ min: 0, max: 32 }),
+    fc.record({
+      temp: fc.boolean(), otherPool: fc.constantFrom(-1n, 0n, 1n, 2n, 3n, -3n, -4n), samePool: fc.boolean(),
+      sameShard: fc.boolean(), otherShard: fc.constantFrom(-1, 0, 1, 2), matchHash: fc.boolean(),
+      high: fc.nat({ max: 0xffff_ffff }), name: fc.uint8Array({ maxLength: 3 }),
+    }),
+    (pool, shard, seedRaw, bits, o) => {
+      const seed = (seedRaw & bitsMask(bits)) >>> 0;
+      const hash = o.matchHash ? ((o.high & ~bitsMask(bits)) | seed) >>> 0 : o.high;
+      const oid = normalizeObjectId({
+        pool: o.samePool ? (o.temp ? -2n - pool : pool) : o.otherPool, shard: o.sameShard ? shard : o.otherShard,
+        hash, name: o.name,
+      });
+      const parsed = parseCollectionId(pgCollectionId(pool, seed, shard));
+      const key = encodeOidKey(oid);
+      const inRange = (pgObjectKeyRanges(parsed, bits) ?? []).some((r) =>
+        Buffer.compare(r.start, key) <= 0 && Buffer.compare(key, r.end) < 0);
+      const isOwned = oid.shard === shard && (oid.pool === pool || oid.pool === -2n - pool) && hashMatches(oid.hash, bits, seed);
+      if (isOwned) owned++;
+      return inRange === isOwned;
+    }), { seed: SEED + 2, numRuns: 5000 });
+  t.true(owned > 500, `owned cases: ${owned}`);
+  t.is(pgObjectKeyRanges(parseCollectionId('meta'), 0), undefined);
 });
