@@ -16,7 +16,8 @@
  * against free and deferred space, not a free of space that was never allocated.
  */
 import { assert, verify } from '../common/assert.js';
-import { EbofsError } from '../common/errors.js';
+import { AssertionError, EbofsError } from '../common/errors.js';
+import { check } from './check.js';
 import { encodeMap, type DeferredRecord, type ExtentRecord, type MapImage } from './codec.js';
 import { DeferredFrees } from './deferred.js';
 import { ExtentMap } from './extent-map.js';
@@ -27,6 +28,8 @@ import { convertForm } from './map-form.js';
 import { Placer } from './placement.js';
 import { Reservations, type Reservation } from './reservations.js';
 import { computeStats, type AllocatorCounters, type AllocatorStats } from './stats.js';
+
+const STRICT = typeof process !== 'undefined' && process.env['EBOFS_VERIFY'] === 'strict';
 
 /** A byte range on the device: `length` bytes from `offset`. */
 export type Extent = ExtentRecord;
@@ -89,6 +92,7 @@ export class Allocator {
     this.countPlacement(units, placement.stripeFallback);
     this.adjustForm();
     verify(() => this.verifyAccounting());
+    this.verifyStrict();
     return placement.runs.map((run) => this.toExtent(run));
   }
 
@@ -104,6 +108,7 @@ export class Allocator {
       }
     }
     for (const run of runs) this.deferred.add(run.start, run.length, generation);
+    this.verifyStrict();
   }
 
   /** Declares `generation` durable: frees deferred in it or earlier become allocatable. */
@@ -114,6 +119,7 @@ export class Allocator {
     this.durableGeneration = generation;
     for (const run of this.deferred.releaseUpTo(generation)) this.map.insert(run.start, run.length);
     this.adjustForm();
+    this.verifyStrict();
   }
 
   /** Marks free extents as used (startup: journal replay, superblocks). EINVAL if not free. */
@@ -132,6 +138,7 @@ export class Allocator {
     }
     for (const run of runs) this.map.take(run.start, run.length);
     this.adjustForm();
+    this.verifyStrict();
   }
 
   /** Reserves `bytes` (rounded up to the unit) for later allocations; ENOSPC if unavailable. */
@@ -243,6 +250,15 @@ export class Allocator {
     this.map = next;
     this.placer.setMap(next);
     this.counters.formChanges++;
+  }
+
+  /** Under EBOFS_VERIFY=strict, the full checker after every mutation (slow: O(free runs)). */
+  private verifyStrict(): void {
+    if (!STRICT) return;
+    const findings = check(this, { maxFindings: 5 });
+    if (findings.length > 0) {
+      throw new AssertionError(`allocator unsound: ${findings.map((f) => f.message).join('; ')}`);
+    }
   }
 
   private verifyAccounting(): void {

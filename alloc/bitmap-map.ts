@@ -80,7 +80,8 @@ export class BitmapMap implements FreeMap {
 
   firstFit(from: number, length: number): number | null {
     let probe = from;
-    for (;;) {
+    for (let step = 0; ; step++) {
+      assert(step <= this.unitCount, 'bitmap scan did not advance');
       const start = this.nextFree(probe);
       if (start < 0) return null;
       const end = this.nextUsed(start);
@@ -110,7 +111,8 @@ export class BitmapMap implements FreeMap {
 
   forEach(visit: (start: number, length: number) => boolean | void): void {
     let probe = 0;
-    for (;;) {
+    for (let step = 0; ; step++) {
+      assert(step <= this.unitCount, 'bitmap scan did not advance');
       const start = this.nextFree(probe);
       if (start < 0) return;
       const end = this.nextUsed(start);
