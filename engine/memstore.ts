@@ -18,14 +18,14 @@
  * entries and clones share pages instead of copying bytes; absent pages are holes.
  */
 import { EbofsError, type ErrorCode } from '../common/errors.js';
-import { assertNever } from '../common/assert.js';
+import { assert, assertNever, verify } from '../common/assert.js';
 import {
   COLLECTION_COUNT_MAX, LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTION_BYTES_MAX,
   TRANSACTIONS_PER_BATCH_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX,
 } from './limits.js';
 import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId } from './collection.js';
 import { encodeOidKeyBinary } from './oid-key.js';
-import { type Transaction, TransactionError } from './transaction.js';
+import { Transaction, TransactionError } from './transaction.js';
 import { type Op, type OpOf, isToleratedError } from './types-ops.js';
 import type { ValidationView } from './types-validator.js';
 import {
@@ -216,8 +216,10 @@ export class MemStore implements ObjectStore {
       }
     } catch (err) {
       s.rollback();
+      verify(() => assertState(s));
       throw err;
     }
+    verify(() => assertState(s));
   }
 
   private applyOpTolerant(op: Op, opIndex: number, transactionIndex: number): void {
@@ -461,11 +463,45 @@ export class MemStore implements ObjectStore {
 }
 
 function checkBatch(ts: readonly Transaction[]): void {
+  if (!Array.isArray(ts) || ts.some((t) => !(t instanceof Transaction))) {
+    throw new EbofsError('EINVAL', 'queueTransactions takes an array of Transaction');
+  }
   if (ts.length > TRANSACTIONS_PER_BATCH_MAX) {
     throw new EbofsError('E2BIG', `${ts.length} transactions exceed ${TRANSACTIONS_PER_BATCH_MAX}`);
   }
   const bytes = ts.reduce((n, t) => n + t.byteCount, 0);
   if (bytes > TRANSACTION_BYTES_MAX) throw new EbofsError('E2BIG', `batch of ${bytes} bytes too large`);
+}
+
+/** The model's own invariants (run after every batch under EBOFS_VERIFY); throws AssertionError. */
+function assertState(s: State): void {
+  let pages = 0;
+  for (const [cid, coll] of s.collections) {
+    const keys = coll.objects.keys();
+    assert(keys.length === coll.objects.size, `${cid}: sorted keys and map disagree`);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      assert(i === 0 || (keys[i - 1] as string) < key, `${cid}: keys out of order`);
+      const entry = coll.objects.get(key) as Entry;
+      assert(encodeOidKeyBinary(entry.oid) === key, `${cid}: entry under a foreign key`);
+      assert(collectionAdmits(coll.parsed, coll.bits, entry.oid), `${cid}: holds ${formatGhobject(entry.oid)}`);
+      assertObject(entry.obj, `${cid}/${formatGhobject(entry.oid)}`);
+      pages += entry.obj.pages.size;
+    }
+  }
+  assert(s.allocatedBytes === pages * PAGE_BYTES, `allocated ${s.allocatedBytes} != ${pages} pages`);
+}
+
+function assertObject(obj: MemObject, where: string): void {
+  let attrBytes = 0;
+  for (const k of obj.attrs.keys()) attrBytes += k.length + (obj.attrs.get(k) as Buffer).length;
+  assert(attrBytes === obj.attrBytes && obj.attrs.keys().length === obj.attrs.size, `${where}: xattr totals`);
+  assert(obj.omap.keys().length === obj.omap.size, `${where}: omap index`);
+  for (const [index, page] of obj.pages) {
+    assert(page.length === PAGE_BYTES && index * PAGE_BYTES < obj.size, `${where}: page ${index} past size`);
+    const tail = obj.size - index * PAGE_BYTES;
+    assert(tail >= PAGE_BYTES || page.subarray(tail).every((b) => b === 0), `${where}: stale bytes past size`);
+  }
 }
 
 function checkReadArgs(offset: number, length: number): void {
