@@ -113,8 +113,9 @@ export const SLACK_BYTES_DEFAULT_MAX = 256 * 1024 * 1024;
  */
 export const NEXT_FIT_WINDOW_SHARE = 1 / 8;
 /**
- * With striping, small requests fill holes in partly used stripes first (best-fit) when whole
- * free stripes hold less than this share of free space; otherwise they open new stripes.
+ * With striping, small requests that fit no hole go next-fit across stripe boundaries only
+ * while whole free stripes hold at least this share of free space; below it they take a new
+ * whole stripe (the open stripe) rather than nibbling at the remaining whole stripes' edges.
  */
 export const FRAGMENTED_STRIPE_SHARE_MIN = 1 / 2;
 /**

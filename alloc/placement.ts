@@ -2,24 +2,27 @@
  * Placement policy: where a request of n units goes. Pure decisions over a FreeMap; the
  * allocator has already checked the space accounting before calling.
  *
- * Order of preference:
- * - Hint: the first fit at or after the hinted unit (does not move the cursor).
- * - Full-stripe requests (n >= one stripe, striping on): floor(n / stripe) whole stripes aligned
- *   to stripe boundaries, contiguous if possible, else stripe by stripe; the tail (< one stripe)
- *   is a small request. Only when no whole free stripe is left does it fall back to unaligned
- *   space (counted as a stripe fallback).
- * - Small requests with striping: pack into the open stripe; else, when whole stripes are
- *   plentiful, open the next whole free stripe after the cursor; when they are scarce, fill the
- *   best-fitting hole in a partly used stripe first (so whole stripes stay whole).
- * - Without striping: next-fit from the cursor, when the fit lies within a window ahead of it;
- *   best-fit otherwise (the forward region is fragmented).
+ * Two modes. While at least NEXT_FIT_FREE_SHARE_MIN of the device is free, placement is
+ * next-fit from a cursor (log-like, sequential writes); below it, best-fit (keeps large extents
+ * whole on a full device; see docs/alloc.md for the measured difference). Order of preference:
+ * - Hint: the first fit at or after the hinted unit.
+ * - Full-stripe requests (n >= one stripe, striping on): one stripe-aligned extent holding the
+ *   whole request, the tail right after the stripes (found next-fit or aligned best-fit by
+ *   mode); else floor(n / stripe) whole aligned stripes run by run, the tail as a small request.
+ *   Unaligned space only when no whole free stripe is left (counted as a stripe fallback).
+ * - Small requests with striping: the open stripe (a stripe skipped for alignment, or holding
+ *   a tail); then the best-fitting hole that holds no whole stripe (so whole stripes stay
+ *   whole); then, when whole stripes are plentiful and in next-fit mode, right at the cursor
+ *   across stripe boundaries; then a new whole stripe (next-fit or best-fit by mode).
+ * - Without striping: next-fit from the cursor when the fit lies within a window ahead of it
+ *   (next-fit mode only); best-fit otherwise.
  * - Last resort (not contiguous): the largest runs first, up to the extent limit. If the
  *   policy's own path would need more runs than the limit, everything is undone and the largest
  *   runs first are tried (the fewest runs possible), so a request fails only when even that
  *   needs more than the limit.
  *
- * The cursor moves forward past every next-fit or stripe placement, so consecutive writes are
- * sequential like a log. On failure every unit taken is given back and the cursor restored.
+ * The cursor is the end of the last placement that was not a hinted or hole fill, so
+ * consecutive writes continue where the previous ones ended, like a log. On failure every unit taken is given back and the cursor restored.
  */
 import { assert } from '../common/assert.js';
 import { alignUp } from '../common/ints.js';
@@ -218,9 +221,7 @@ export class Placer {
     const S = this.geometry.stripeUnits;
     const scarce = !this.nextFitMode()
       || this.map.fullStripeCount * S < this.map.freeUnits * FRAGMENTED_STRIPE_SHARE_MIN;
-    const done = scarce
-      ? this.fillHole(n) || this.openNewStripe(n)
-      : this.fillHole(n) || this.nextFitSmall(n) || this.openNewStripe(n);
+    const done = this.fillHole(n) || (!scarce && this.nextFitSmall(n)) || this.openNewStripe(n);
     if (done) return true;
     const best = this.map.bestFit(n);
     if (best !== null) return this.take(best.start, n);
