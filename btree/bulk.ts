@@ -26,7 +26,10 @@ class LevelBuilder {
   private readonly level: number;
   private readonly capacity: number;
   private held: Uint8Array | null = null;
-  private current: Uint8Array;
+  current: Uint8Array;
+  private count = 0;
+  private used = 0;
+  private cellStart: number;
   /** Branch cells (child id + first ikey) for the level above. */
   readonly parents: Uint8Array[] = [];
   readonly written: PageId[];
@@ -40,6 +43,7 @@ class LevelBuilder {
       Math.floor(pager.limits.usableBytes * fillPercent / 100));
     this.written = written;
     this.current = this.newPage();
+    this.cellStart = this.current.length;
   }
 
   private newPage(): Uint8Array {
@@ -48,20 +52,39 @@ class LevelBuilder {
     return page;
   }
 
-  /** Appends a cell; returns the page and offset it landed at. */
+  /** Appends a cell copied from `source`. */
   append(source: Uint8Array, sourceAt: number, size: number): void {
+    const start = this.reserve(size);
+    this.current.set(source.subarray(sourceAt, sourceAt + size), start);
+  }
+
+  /** Appends a leaf entry encoded straight into the page; returns its cell offset. */
+  appendEntry(key: Uint8Array, value: Uint8Array, size: number): number {
+    const start = this.reserve(size);
+    this.codec.encodeLeafCell(this.current, key, value, start);
+    return start;
+  }
+
+  /** Makes room for a cell of `size` (starting a new page when full); returns its offset. */
+  private reserve(size: number): number {
     let page = this.current;
-    if (cellCount(page) > 0 && usedBytes(page) + size + SLOT_SIZE_BYTES > this.capacity) {
+    if (this.count > 0 && this.used + size + SLOT_SIZE_BYTES > this.capacity) {
       if (this.held !== null) this.release(this.held);
       this.held = page;
       page = this.current = this.newPage();
+      this.count = 0;
+      this.used = 0;
+      this.cellStart = page.length;
     }
-    const count = cellCount(page);
-    const start = readU32(page, OFFSET_CELL_AREA_START) - size;
-    page.set(source.subarray(sourceAt, sourceAt + size), start);
+    const count = this.count;
+    const start = this.cellStart - size;
     writeU16(page, PAGE_HEADER_SIZE_BYTES + count * SLOT_SIZE_BYTES, start);
     writeU32(page, OFFSET_CELL_AREA_START, start);
     setCellCount(page, count + 1);
+    this.count = count + 1;
+    this.used += size + SLOT_SIZE_BYTES;
+    this.cellStart = start;
+    return start;
   }
 
   /** The page holding the last appended cell. */
@@ -134,20 +157,21 @@ function buildAll(
   fillPercent: number, written: PageId[],
 ): { root: TreeRoot; written: PageId[] } {
   const leaves = new LevelBuilder(pager, codec, KIND_LEAF, 0, fillPercent, written);
-  const cell = new Uint8Array(pager.limits.cellSizeMax + CHILD_ID_SIZE_BYTES);
-  const prev = new Uint8Array(pager.limits.cellSizeMax + CHILD_ID_SIZE_BYTES);
+  let prevPage: Uint8Array | null = null;
+  let prevAt = 0;
   let count = 0;
   for (const entry of entries) {
     const key = isTuple(entry) ? entry[0] : entry.key;
     const raw = isTuple(entry) ? entry[1] : entry.value;
     codec.checkKey(key);
     const value = codec.checkValue(key, codec.hasValue ? raw : undefined);
-    const size = codec.encodeLeafCell(cell, key, value);
-    if (count > 0 && codec.compareIkeys(prev, 0, cell, 0) >= 0) {
+    const at = leaves.appendEntry(key, value, codec.leafCellSizeFor(key, value));
+    const page = leaves.current;
+    if (prevPage !== null && codec.compareIkeys(prevPage, prevAt, page, at) >= 0) {
       throw new EbofsError('EINVAL', `bulk load input not strictly ascending at entry ${count}`);
     }
-    prev.set(cell.subarray(0, size));
-    leaves.append(cell, 0, size);
+    prevPage = page;
+    prevAt = at;
     count++;
   }
   if (count === 0) return { root: EMPTY_ROOT, written };

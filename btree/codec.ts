@@ -159,14 +159,18 @@ export class Codec {
 
   /** Writes an encoded field; returns the offset after it. */
   static writeField(out: Uint8Array, at: number, prefix: number, data: Uint8Array): number {
-    if (prefix === 1) out[at] = data.length;
-    else if (prefix === 2) { out[at] = data.length & 0xff; out[at + 1] = data.length >>> 8; }
+    const n = data.length;
+    if (prefix === 1) out[at] = n;
+    else if (prefix === 2) { out[at] = n & 0xff; out[at + 1] = n >>> 8; }
     else if (prefix === 4) {
-      out[at] = data.length & 0xff; out[at + 1] = (data.length >>> 8) & 0xff;
-      out[at + 2] = (data.length >>> 16) & 0xff; out[at + 3] = data.length >>> 24;
+      out[at] = n & 0xff; out[at + 1] = (n >>> 8) & 0xff;
+      out[at + 2] = (n >>> 16) & 0xff; out[at + 3] = n >>> 24;
     }
-    out.set(data, at + prefix);
-    return at + prefix + data.length;
+    const start = at + prefix;
+    // Small copies are cheaper as a loop than as a TypedArray#set call.
+    if (n <= SMALL_COPY_MAX) for (let i = 0; i < n; i++) out[start + i] = data[i]!;
+    else out.set(data, start);
+    return start + n;
   }
 
   /**
@@ -236,11 +240,11 @@ export class Codec {
       buf, at + this.keyPrefix, keyLength) === 0;
   }
 
-  /** Encodes a leaf cell into `out` at 0; returns its size. */
-  encodeLeafCell(out: Uint8Array, key: Uint8Array, value: Uint8Array): number {
-    let at = Codec.writeField(out, 0, this.keyPrefix, key);
-    if (this.hasValue) at = Codec.writeField(out, at, this.valuePrefix, value);
-    return at;
+  /** Encodes a leaf cell into `out` at `at` (default 0); returns the offset after it. */
+  encodeLeafCell(out: Uint8Array, key: Uint8Array, value: Uint8Array, at = 0): number {
+    let end = Codec.writeField(out, at, this.keyPrefix, key);
+    if (this.hasValue) end = Codec.writeField(out, end, this.valuePrefix, value);
+    return end;
   }
 
   /** Size of the leaf cell for `key` and `value`. */
@@ -254,6 +258,22 @@ export class Codec {
     return buf.subarray(start, start + this.keyLength(buf, at));
   }
 
+  /**
+   * A copy of the value of the leaf cell at `at`. Uses Buffer's pooled allocation: a fresh
+   * ArrayBuffer per value (Uint8Array#slice) costs several times more than the lookup.
+   */
+  copyValue(buf: Uint8Array, at: number): Uint8Array {
+    if (!this.hasValue) return new Uint8Array(0);
+    const v = at + this.keyPrefix + this.keyLength(buf, at);
+    const start = v + this.valuePrefix;
+    return copyRange(buf, start, this.valueLength(buf, v));
+  }
+
+  /** A copy of the key of the leaf cell at `at`. */
+  copyKey(buf: Uint8Array, at: number): Uint8Array {
+    return copyRange(buf, at + this.keyPrefix, this.keyLength(buf, at));
+  }
+
   /** The value bytes of the leaf cell at `at` (a view; empty in a set). */
   valueView(buf: Uint8Array, at: number): Uint8Array {
     if (!this.hasValue) return EMPTY;
@@ -264,3 +284,12 @@ export class Codec {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Copies `length` bytes of `source` from `start` into a new (pooled) Buffer. */
+export function copyRange(source: Uint8Array, start: number, length: number): Uint8Array {
+  const out = Buffer.allocUnsafe(length);
+  if (length <= 128) for (let i = 0; i < length; i++) out[i] = source[start + i]!;
+  else out.set(source.subarray(start, start + length));
+  return out;
+}
+const SMALL_COPY_MAX = 48;

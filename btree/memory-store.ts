@@ -87,7 +87,9 @@ export class MemoryPageStore implements PageStore {
       throw new CorruptionError('ECORRUPT', 'page id outside the store', { location: `page ${id}` });
     }
     const made = new Uint8Array(this.arena, start, this.pageSizeBytes);
-    this.views[id] = made;
+    const views = this.views;
+    while (views.length <= id) views.push(undefined); // dense array: fast indexed loads
+    views[id] = made;
     return made;
   }
 

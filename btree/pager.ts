@@ -42,7 +42,7 @@ export class Pager {
   allocate(): PageId {
     const id = this.store.allocate();
     assert(Number.isSafeInteger(id) && id > 0, `store allocated bad page id ${id}`);
-    this.cache[id] = undefined;
+    this.forget(id);
     return id;
   }
 
@@ -51,13 +51,17 @@ export class Pager {
     assert(page.length === this.pageSizeBytes, 'page size mismatch');
     assert(readId(page, OFFSET_PAGE_ID) === id, `page ${id} carries id ${readId(page, OFFSET_PAGE_ID)}`);
     sealPage(page);
-    this.cache[id] = undefined;
+    this.forget(id);
     this.store.write(id, page);
   }
 
   free(id: PageId): void {
-    this.cache[id] = undefined;
+    this.forget(id);
     this.store.free(id);
+  }
+
+  private forget(id: PageId): void {
+    if (id < this.cache.length) this.cache[id] = undefined;
   }
 
   /** Forgets every cached page (a reader that pins a newer generation calls this). */
@@ -69,7 +73,11 @@ export class Pager {
     const page = this.store.read(id);
     verifyPage(page, id, this.pageSizeBytes);
     this.loadCount++;
-    this.cache[id] = page;
+    // Keep the cache array dense (packed elements): filling up to `id` avoids V8's slow
+    // dictionary mode for sparse arrays.
+    const cache = this.cache;
+    while (cache.length <= id) cache.push(undefined);
+    cache[id] = page;
     return page;
   }
 }

@@ -81,7 +81,7 @@ export class ReadView implements TreeReader {
     }
     const at = slotOffset(leaf, index);
     if (!codec.sameKeyAsTarget(leaf, at)) return undefined;
-    return codec.valueView(leaf, at).slice();
+    return codec.copyValue(leaf, at);
   }
 
   private getViaCursor(key: Uint8Array): Uint8Array | undefined {
@@ -194,11 +194,13 @@ export class TreeCursor implements Cursor {
   }
 
   key(): Uint8Array {
-    return this.keyView().slice();
+    const leaf = this.currentLeaf();
+    return this.view.codec.copyKey(leaf, slotOffset(leaf, this.slots[this.depth - 1]!));
   }
 
   value(): Uint8Array {
-    return this.valueView().slice();
+    const leaf = this.currentLeaf();
+    return this.view.codec.copyValue(leaf, slotOffset(leaf, this.slots[this.depth - 1]!));
   }
 
   keyView(): Uint8Array {
