@@ -42,7 +42,7 @@ import {
   TRANSACTION_BYTES_MAX, TRANSACTION_OPS_MAX, XATTR_NAME_BYTES_MAX, XATTR_VALUE_BYTES_MAX,
 } from './limits.js';
 import { type BytesPair, type Op, type OpType, OP_TAGS } from './types-ops.js';
-import { type ByteInput, type Ghobject, type ObjectRef, normalizeObjectId, toBytes } from './types.js';
+import { type ByteInput, type Ghobject, type ObjectRef, POOL_MIN, normalizeObjectId, toBytes } from './types.js';
 import { decodeOidKey, encodeOidKey } from './oid-key.js';
 import { assertNever } from '../common/assert.js';
 
@@ -84,6 +84,8 @@ function checkCid(cid: unknown): CollectionId {
 function checkOid(oid: ObjectRef): Ghobject {
   const g = normalizeObjectId(oid);
   if (g.max) throw new EbofsError('EINVAL', 'the MAX sentinel is not an object');
+  // INT64_MIN is the minimum sentinel's pool (GHOBJECT_MIN must sort before every object).
+  if (g.pool === POOL_MIN) throw new EbofsError('EINVAL', 'pool INT64_MIN is reserved');
   return g;
 }
 

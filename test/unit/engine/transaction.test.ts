@@ -40,6 +40,8 @@ test('builder validates arguments with typed codes', (t) => {
   t.is(code(t, () => tx.touch(C, { pool: 1.5, name: 'x' })), 'EINVAL');
   t.is(code(t, () => tx.touch(C, { pool: 1, name: 'x', shard: 128 })), 'EINVAL');
   t.is(code(t, () => tx.touch(C, { pool: 1, name: 'x', hash: 2 ** 32 })), 'EINVAL');
+  t.is(code(t, () => tx.touch(C, { pool: -(2n ** 63n), name: 'x' })), 'EINVAL');
+  t.is(code(t, () => tx.touch(C, { pool: 2n ** 63n, name: 'x' })), 'EINVAL');
   t.is(tx.opCount, 0, 'nothing was added by failed builders');
 });
 
