@@ -71,68 +71,96 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const) }) },
 );
 
+const UNIT = 4096;
+const STRIPE_UNITS = 8;
+
+/** The state one generated op list runs against: the allocator and who owns each unit. */
+class OpRunner {
+  readonly a = createAllocator({ capacityBytes: 256 * UNIT, stripeUnitBytes: 2 * UNIT, stripeWidth: 4, slackBytes: 4 * UNIT });
+  readonly owner = new Int32Array(256).fill(-1);
+  live: Extent[] = [];
+  readonly reservations: Reservation[] = [];
+  generation = 1;
+  id = 0;
+
+  /** Applies one op; false when a property broke. */
+  apply(op: Op): boolean {
+    switch (op.kind) {
+      case 'alloc': return this.alloc(op);
+      case 'free': return this.free(op.pick);
+      case 'durable':
+        this.a.markDurable(this.generation++);
+        return true;
+      case 'reserve': return this.reserve(op.units);
+      case 'release': return this.release();
+    }
+  }
+
+  /** Invariants that hold after every op. */
+  sound(): boolean {
+    const s = this.a.stats();
+    return s.freeBytes + s.allocatedBytes + s.reservedBytes + s.deferredBytes === s.capacityBytes
+      && check(this.a).length === 0;
+  }
+
+  private alloc(op: Extract<Op, { kind: 'alloc' }>): boolean {
+    const reservation = op.useReservation ? this.reservations[0] : undefined;
+    const remaining = reservation?.remainingBytes ?? 0;
+    const fullBefore = this.a.stats().freeFullStripes;
+    let got: Extent[];
+    try {
+      got = this.a.allocate(op.units * UNIT, { contiguous: op.contiguous, reservation });
+    } catch (err) {
+      if (!isErrorCode(err, 'ENOSPC')) throw err;
+      // Reservations are honoured: a draw within the rest never fails (non-contiguous).
+      return op.contiguous || remaining < op.units * UNIT;
+    }
+    this.id++;
+    for (const e of got) {
+      if (e.offset % UNIT !== 0 || e.length % UNIT !== 0) return false;
+      for (let u = e.offset / UNIT; u < (e.offset + e.length) / UNIT; u++) {
+        if (this.owner[u] !== -1) return false; // overlaps a live allocation
+        this.owner[u] = this.id;
+      }
+    }
+    this.live.push(...got);
+    if (op.contiguous || op.units < STRIPE_UNITS || fullBefore <= op.units / STRIPE_UNITS + 1) return true;
+    const stripe = STRIPE_UNITS * UNIT;
+    const whole = got.reduce((n, e) => n + (e.offset % stripe === 0 ? Math.floor(e.length / stripe) : 0), 0);
+    return whole >= Math.floor(op.units / STRIPE_UNITS);
+  }
+
+  private free(pick: number): boolean {
+    if (this.live.length === 0) return true;
+    const e = this.live[pick % this.live.length]!;
+    this.live = this.live.filter((x) => x !== e);
+    this.a.free([e], this.generation);
+    this.owner.fill(-1, e.offset / UNIT, (e.offset + e.length) / UNIT);
+    return true;
+  }
+
+  private reserve(units: number): boolean {
+    try {
+      this.reservations.push(this.a.reserve(units * UNIT));
+    } catch (err) {
+      if (!isErrorCode(err, 'ENOSPC')) throw err;
+    }
+    return true;
+  }
+
+  private release(): boolean {
+    const r = this.reservations.shift();
+    if (r === undefined) return true;
+    const rest = r.remainingBytes;
+    return this.a.release(r) === rest && !r.live;
+  }
+}
+
 test('generated op lists keep every invariant after every operation', (t) => {
-  const unit = 4096;
-  const stripeUnits = 8;
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
-      const a = createAllocator({ capacityBytes: 256 * unit, stripeUnitBytes: 2 * unit, stripeWidth: 4, slackBytes: 4 * unit });
-      const owner = new Int32Array(256).fill(-1);
-      let live: Extent[] = [];
-      const reservations: Reservation[] = [];
-      let generation = 1;
-      let id = 0;
-      for (const op of ops) {
-        if (op.kind === 'alloc') {
-          const reservation = op.useReservation ? reservations[0] : undefined;
-          const remaining = reservation?.remainingBytes ?? 0;
-          const fullBefore = a.stats().freeFullStripes;
-          let got: Extent[];
-          try {
-            got = a.allocate(op.units * unit, { contiguous: op.contiguous, reservation });
-          } catch (err) {
-            if (!isErrorCode(err, 'ENOSPC')) throw err;
-            // Reservations are honoured: a draw within the rest never fails (non-contiguous).
-            if (!op.contiguous && remaining >= op.units * unit) return false;
-            continue;
-          }
-          id++;
-          for (const e of got) {
-            if (e.offset % unit !== 0 || e.length % unit !== 0) return false;
-            for (let u = e.offset / unit; u < (e.offset + e.length) / unit; u++) {
-              if (owner[u] !== -1) return false; // overlap with a live allocation
-              owner[u] = id;
-            }
-          }
-          if (!op.contiguous && op.units >= stripeUnits && fullBefore > op.units / stripeUnits + 1) {
-            const whole = got.reduce((n, e) => n + (e.offset % (stripeUnits * unit) === 0 ? Math.floor(e.length / (stripeUnits * unit)) : 0), 0);
-            if (whole < Math.floor(op.units / stripeUnits)) return false;
-          }
-          live.push(...got);
-        } else if (op.kind === 'free' && live.length > 0) {
-          const e = live[op.pick % live.length]!;
-          live = live.filter((x) => x !== e);
-          a.free([e], generation);
-          owner.fill(-1, e.offset / unit, (e.offset + e.length) / unit);
-        } else if (op.kind === 'durable') {
-          a.markDurable(generation);
-          generation++;
-        } else if (op.kind === 'reserve') {
-          try {
-            reservations.push(a.reserve(op.units * unit));
-          } catch (err) {
-            if (!isErrorCode(err, 'ENOSPC')) throw err;
-          }
-        } else if (op.kind === 'release' && reservations.length > 0) {
-          const r = reservations.shift()!;
-          const rest = r.remainingBytes;
-          if (a.release(r) !== rest || r.live) return false;
-        }
-        const s = a.stats();
-        if (s.freeBytes + s.allocatedBytes + s.reservedBytes + s.deferredBytes !== s.capacityBytes) return false;
-        if (check(a).length > 0) return false;
-      }
-      return true;
+      const runner = new OpRunner();
+      return ops.every((op) => runner.apply(op) && runner.sound());
     }),
     { numRuns: 150, seed: FC_SEED },
   );
