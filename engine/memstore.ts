@@ -653,6 +653,20 @@ function moveObjects(s: State, from: MemCollection, to: MemCollection, pick: (oi
   }
 }
 
+/**
+ * After a split or merge every object must still belong to its collection under the new
+ * bits; an inconsistent split/merge (which a key-range store would turn into invisible
+ * objects) is EINVAL. A correct OSD never issues one.
+ */
+function checkMembers(coll: MemCollection, cid: CollectionId): void {
+  for (const key of coll.objects.keys()) {
+    const { oid } = coll.objects.get(key) as Entry;
+    if (!collectionAdmits(coll.parsed, coll.bits, oid)) {
+      fail('EINVAL', `${formatGhobject(oid)} would fall outside ${cid} with bits ${coll.bits}`);
+    }
+  }
+}
+
 function applyCollectionOp(s: State, op: OpOf<'createCollection' | 'removeCollection' | 'splitCollection' |
   'mergeCollection'>): void {
   switch (op.type) {
@@ -671,6 +685,8 @@ function applyCollectionOp(s: State, op: OpOf<'createCollection' | 'removeCollec
       if (child.bits !== op.bits) fail('EINVAL', `split target ${op.targetCid} has bits ${child.bits}, not ${op.bits}`);
       moveObjects(s, parent, child, (oid) => splitMoves(oid.hash, op.bits, op.rem));
       s.setField(parent, 'bits', op.bits);
+      checkMembers(parent, op.cid);
+      checkMembers(child, op.targetCid);
       return;
     }
     case 'mergeCollection': {
@@ -679,6 +695,7 @@ function applyCollectionOp(s: State, op: OpOf<'createCollection' | 'removeCollec
       moveObjects(s, source, target, () => true);
       s.setField(target, 'bits', op.bits);
       s.putCollection(op.cid, undefined);
+      checkMembers(target, op.targetCid);
       return;
     }
     default: assertNever(op, 'collection op');

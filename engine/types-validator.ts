@@ -215,6 +215,15 @@ function moveEntries(sh: Shadow, from: CollectionId, to: CollectionId, pick: (oi
   }
 }
 
+/** Every object must still belong to `c` under its new bits (else EINVAL, as MemStore). */
+function checkMembers(sh: Shadow, c: ShadowCollection, cid: CollectionId): void {
+  for (const e of sh.live(c)) {
+    if (!collectionAdmits(c.parsed, c.bits, e.oid)) {
+      fail('EINVAL', `${formatGhobject(e.oid)} would fall outside ${cid} with bits ${c.bits}`);
+    }
+  }
+}
+
 function checkCollectionOp(sh: Shadow, op: Extract<Op, { type: 'createCollection' | 'removeCollection' |
   'splitCollection' | 'mergeCollection' }>): void {
   switch (op.type) {
@@ -233,6 +242,8 @@ function checkCollectionOp(sh: Shadow, op: Extract<Op, { type: 'createCollection
       if (child.bits !== op.bits) fail('EINVAL', `split target ${op.targetCid} has bits ${child.bits}, not ${op.bits}`);
       moveEntries(sh, op.cid, op.targetCid, (oid) => splitMoves(oid.hash, op.bits, op.rem));
       parent.bits = op.bits;
+      checkMembers(sh, parent, op.cid);
+      checkMembers(sh, child, op.targetCid);
       return;
     }
     case 'mergeCollection': {
@@ -241,6 +252,7 @@ function checkCollectionOp(sh: Shadow, op: Extract<Op, { type: 'createCollection
       moveEntries(sh, op.cid, op.targetCid, () => true);
       target.bits = op.bits;
       sh.removeCollection(op.cid);
+      checkMembers(sh, target, op.targetCid);
       return;
     }
     default: assertNever(op, 'collection op');
