@@ -205,6 +205,7 @@ export const listCases: Record<string, Case> = {
     const m = moved[0];
     if (m !== undefined) t.is(text(await h.store.read(child, m)), `v${oids.indexOf(m)}`);
     await h.remount(t);
+    await rejectsTx(t, h, new Transaction().mergeCollection(child, parent, 4), 'EINVAL', 0); // child objects outside
     await h.apply(new Transaction().mergeCollection(child, parent, 3));
     t.false(await h.store.collectionExists(child));
     t.is(await h.store.collectionBits(parent), 3);
