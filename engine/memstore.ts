@@ -23,7 +23,9 @@ import {
   COLLECTION_COUNT_MAX, LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTION_BYTES_MAX,
   TRANSACTIONS_PER_BATCH_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX,
 } from './limits.js';
-import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId } from './collection.js';
+import {
+  collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId,
+} from './collection.js';
 import { encodeOidKeyBinary } from './oid-key.js';
 import { Transaction, TransactionError } from './transaction.js';
 import { type Op, type OpOf, isToleratedError } from './types-ops.js';
@@ -228,7 +230,8 @@ export class MemStore implements ObjectStore {
     } catch (err) {
       if (!(err instanceof EbofsError) || err instanceof TransactionError) throw err;
       if (!(err instanceof MissingCollection) && isToleratedError(op.type, err.code)) return;
-      throw new TransactionError(err.code, err.message.replace(/^[A-Z0-9_]+: /, ''), { opIndex, opType: op.type, transactionIndex, cause: err });
+      const message = err.message.replace(/^[A-Z0-9_]+: /, '');
+      throw new TransactionError(err.code, message, { opIndex, opType: op.type, transactionIndex, cause: err });
     }
   }
 
@@ -369,8 +372,11 @@ export class MemStore implements ObjectStore {
       const hi = Math.min(end, (index + 1) * PAGE_BYTES);
       if (lo >= hi) continue;
       const last = out[out.length - 1];
-      if (last !== undefined && last.offset + last.length === lo) out[out.length - 1] = { offset: last.offset, length: hi - last.offset };
-      else out.push({ offset: lo, length: hi - lo });
+      if (last !== undefined && last.offset + last.length === lo) {
+        out[out.length - 1] = { offset: last.offset, length: hi - last.offset };
+      } else {
+        out.push({ offset: lo, length: hi - lo });
+      }
     }
     return out;
   }
@@ -382,8 +388,9 @@ export class MemStore implements ObjectStore {
     const raw: Extent[] = [];
     // Pages are immutable and shared by clones, so the same page object means equal bytes.
     for (const i of new Set([...x.pages.keys(), ...y.pages.keys()])) {
-      const hi = Math.min(size, (i + 1) * PAGE_BYTES);
-      if (x.pages.get(i) !== y.pages.get(i) && i * PAGE_BYTES < hi) raw.push({ offset: i * PAGE_BYTES, length: hi - i * PAGE_BYTES });
+      const lo = i * PAGE_BYTES;
+      const hi = Math.min(size, lo + PAGE_BYTES);
+      if (x.pages.get(i) !== y.pages.get(i) && lo < hi) raw.push({ offset: lo, length: hi - lo });
     }
     if (x.size !== y.size) raw.push({ offset: Math.min(x.size, y.size), length: size - Math.min(x.size, y.size) });
     raw.sort((p, q) => p.offset - q.offset);
@@ -391,7 +398,8 @@ export class MemStore implements ObjectStore {
     for (const e of raw) {
       const last = out[out.length - 1];
       if (last !== undefined && last.offset + last.length >= e.offset) {
-        out[out.length - 1] = { offset: last.offset, length: Math.max(last.offset + last.length, e.offset + e.length) - last.offset };
+        const end = Math.max(last.offset + last.length, e.offset + e.length);
+        out[out.length - 1] = { offset: last.offset, length: end - last.offset };
       } else {
         out.push(e);
       }
@@ -410,7 +418,9 @@ export class MemStore implements ObjectStore {
         attrBytes += obj.attrBytes;
         omapBytes += obj.omapHeader.length;
         for (const k of obj.omap.keys()) omapBytes += k.length + (obj.omap.get(k) as Buffer).length;
-        for (const index of obj.pages.keys()) stored += Math.max(0, Math.min(PAGE_BYTES, obj.size - index * PAGE_BYTES));
+        for (const index of obj.pages.keys()) {
+          stored += Math.max(0, Math.min(PAGE_BYTES, obj.size - index * PAGE_BYTES));
+        }
       }
     }
     const allocated = this.state.allocatedBytes;
@@ -749,8 +759,8 @@ function applyOp(s: State, op: Op): void {
       const obj = findObject(s, op.cid, op.oid);
       const first = bytesToBinary(op.first);
       const last = bytesToBinary(op.last);
-      const keys = obj.omap.keys();
-      const doomed = keys.slice(obj.omap.lowerBound(first), Math.max(obj.omap.lowerBound(first), obj.omap.lowerBound(last)));
+      const from = obj.omap.lowerBound(first);
+      const doomed = obj.omap.keys().slice(from, Math.max(from, obj.omap.lowerBound(last)));
       for (const k of doomed) s.putSorted(obj.omap, k, undefined);
       return;
     }

@@ -278,7 +278,8 @@ export class Transaction {
   /** Removes one xattr (a missing attribute is tolerated). */
   rmattr(cid: CollectionId, oid: ObjectRef, name: ByteInput): this {
     return this.push({
-      type: 'rmattr', cid: checkCid(cid), oid: checkOid(oid), name: checkBytes(name, 'xattr name', XATTR_NAME_BYTES_MAX),
+      type: 'rmattr', cid: checkCid(cid), oid: checkOid(oid),
+      name: checkBytes(name, 'xattr name', XATTR_NAME_BYTES_MAX),
     });
   }
 
@@ -435,7 +436,11 @@ class Writer {
   u16(v: number): void { this.reserve(2); this.view.setUint16(this.length, v, true); this.length += 2; }
   u32(v: number): void { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
   u64(v: number): void { this.reserve(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
-  raw(bytes: Uint8Array): void { this.reserve(bytes.length); this.buf.set(bytes, this.length); this.length += bytes.length; }
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
   bytes(bytes: Uint8Array): void { this.u32(bytes.length); this.raw(bytes); }
   setU32(at: number, v: number): void { this.view.setUint32(at, v, true); }
   done(): Uint8Array { return this.buf.slice(0, this.length); }
@@ -572,7 +577,12 @@ function readOp(tx: Transaction, type: OpType, r: Reader, cids: string[], oids: 
   switch (type) {
     case 'createCollection': tx.createCollection(c, r.u32()); return;
     case 'removeCollection': tx.removeCollection(c); return;
-    case 'splitCollection': { const bits = r.u32(); const rem = r.u32(); tx.splitCollection(c, bits, rem, cid()); return; }
+    case 'splitCollection': {
+      const bits = r.u32();
+      const rem = r.u32();
+      tx.splitCollection(c, bits, rem, cid());
+      return;
+    }
     case 'mergeCollection': { const target = cid(); tx.mergeCollection(c, target, r.u32()); return; }
     default: break;
   }

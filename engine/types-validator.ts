@@ -15,7 +15,9 @@
  */
 import { EbofsError, type ErrorCode } from '../common/errors.js';
 import { assertNever } from '../common/assert.js';
-import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId } from './collection.js';
+import {
+  collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId,
+} from './collection.js';
 import { COLLECTION_COUNT_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX } from './limits.js';
 import { encodeOidKeyBinary } from './oid-key.js';
 import { type Transaction, TransactionError } from './transaction.js';
@@ -101,7 +103,9 @@ class Shadow {
     if (c !== undefined) return c;
     const bits = this.view.collectionBits(cid);
     if (bits === undefined) throw new MissingCollection('ENOENT', `no collection ${cid}`);
-    const fresh: ShadowCollection = { parsed: parseCollectionId(cid), bits, objects: new Map(), materialized: false, baseCid: cid };
+    const fresh: ShadowCollection = {
+      parsed: parseCollectionId(cid), bits, objects: new Map(), materialized: false, baseCid: cid,
+    };
     this.collections.set(cid, fresh);
     return fresh;
   }
@@ -112,7 +116,9 @@ class Shadow {
   }
 
   createCollection(cid: CollectionId, bits: number): void {
-    this.collections.set(cid, { parsed: parseCollectionId(cid), bits, objects: new Map(), materialized: true, baseCid: undefined });
+    this.collections.set(cid, {
+      parsed: parseCollectionId(cid), bits, objects: new Map(), materialized: true, baseCid: undefined,
+    });
     this.collectionCount++;
   }
 
@@ -332,7 +338,8 @@ export function validateTransactions(view: ValidationView, ts: readonly Transact
   const sh = new Shadow(view);
   const skipped = ts.map((t, transactionIndex) => {
     if (t.epoch !== undefined && t.epoch < sh.floor) {
-      throw new TransactionError('ESTALE_EPOCH', `epoch ${t.epoch} below floor ${sh.floor}`, { opIndex: -1, transactionIndex });
+      throw new TransactionError('ESTALE_EPOCH', `epoch ${t.epoch} below floor ${sh.floor}`,
+        { opIndex: -1, transactionIndex });
     }
     return t.ops.map((op, opIndex) => {
       try {
