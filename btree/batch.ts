@@ -172,7 +172,7 @@ export class Batch extends ReadView implements WriteBatch {
   private createRoot(): void {
     const inline = this.descriptor.inlineMaxBytes > 0;
     const id = inline ? NO_PAGE : this.allocatePage();
-    const page = new Uint8Array(this.tree.pager.pageSizeBytes);
+    const page = id === NO_PAGE ? new Uint8Array(this.tree.pager.pageSizeBytes) : this.tree.pager.pageBuffer(id);
     initPage(page, KIND_LEAF, 0, id);
     this.dirty.set(id, page);
     this.rootId = id;
@@ -226,13 +226,15 @@ export class Batch extends ReadView implements WriteBatch {
 
   /** A private copy of a published page (the inline root keeps id 0). */
   private copyPage(id: number, page: Uint8Array): { id: number; page: Uint8Array } {
-    const copy = new Uint8Array(page.length);
-    copy.set(page);
     if (id === NO_PAGE) {
+      const copy = new Uint8Array(page.length);
+      copy.set(page);
       this.dirty.set(NO_PAGE, copy);
       return { id, page: copy };
     }
     const newId = this.allocatePage();
+    const copy = this.tree.pager.pageBuffer(newId as PageId);
+    copy.set(page);
     writeId(copy, OFFSET_PAGE_ID, newId);
     this.dirty.set(newId, copy);
     this.freed.push(id as PageId);
@@ -285,12 +287,12 @@ export class Batch extends ReadView implements WriteBatch {
       // The inline root becomes a real page as soon as it splits.
       this.dirty.delete(NO_PAGE);
       leftId = this.allocatePage();
-      left = new Uint8Array(page.length);
+      left = this.tree.pager.pageBuffer(leftId as PageId);
       this.dirty.set(leftId, left);
       this.rootId = leftId;
     }
     const rightId = this.allocatePage();
-    const right = new Uint8Array(page.length);
+    const right = this.tree.pager.pageBuffer(rightId);
     this.dirty.set(rightId, right);
     list.writeTo(left, 0, m, kind, pageLevel, leftId);
     list.writeTo(right, m, list.length, kind, pageLevel, rightId);
@@ -307,7 +309,7 @@ export class Batch extends ReadView implements WriteBatch {
     if (this.depth >= DEPTH_MAX) throw new EbofsError('E2BIG', `tree depth limit ${DEPTH_MAX}`);
     const codec = this.codec;
     const rootId = this.allocatePage();
-    const root = new Uint8Array(left.length);
+    const root = this.tree.pager.pageBuffer(rootId);
     initPage(root, KIND_BRANCH, this.depth, rootId);
     const first = this.ws.cell;
     const firstSize = makeBranchCell(first, leftId, left, ikeyAt(left, 0), codec);
@@ -426,7 +428,7 @@ export class Batch extends ReadView implements WriteBatch {
   /** Moves an inline root leaf that grew past the inline limit into a page. */
   private spillInlineRoot(leaf: Uint8Array): void {
     const id = this.allocatePage();
-    const page = new Uint8Array(leaf.length);
+    const page = this.tree.pager.pageBuffer(id);
     page.set(leaf);
     writeId(page, OFFSET_PAGE_ID, id);
     this.dirty.delete(NO_PAGE);

@@ -26,15 +26,22 @@ class LevelBuilder {
   private readonly level: number;
   private readonly capacity: number;
   private held: Uint8Array | null = null;
+  private heldId = 0;
   current: Uint8Array;
+  private currentId = 0;
   private count = 0;
   private used = 0;
   private cellStart: number;
   /** Branch cells (child id + first ikey) for the level above. */
   readonly parents: Uint8Array[] = [];
   readonly written: PageId[];
+  /** Every id this builder allocated (freed by the caller if the load fails). */
+  readonly allocated: PageId[];
 
-  constructor(pager: Pager, codec: Codec, kind: number, level: number, fillPercent: number, written: PageId[]) {
+  constructor(
+    pager: Pager, codec: Codec, kind: number, level: number, fillPercent: number, written: PageId[],
+    allocated: PageId[],
+  ) {
     this.pager = pager;
     this.codec = codec;
     this.kind = kind;
@@ -42,13 +49,18 @@ class LevelBuilder {
     this.capacity = Math.max(pager.limits.fillMinBytes * 2,
       Math.floor(pager.limits.usableBytes * fillPercent / 100));
     this.written = written;
+    this.allocated = allocated;
     this.current = this.newPage();
     this.cellStart = this.current.length;
   }
 
+  /** Allocates the next page and builds it in the store's memory when the store lends it. */
   private newPage(): Uint8Array {
-    const page = new Uint8Array(this.pager.pageSizeBytes);
-    initPage(page, this.kind, this.level, NO_PAGE);
+    const id = this.pager.allocate();
+    this.allocated.push(id);
+    const page = this.pager.pageBuffer(id);
+    initPage(page, this.kind, this.level, id);
+    this.currentId = id;
     return page;
   }
 
@@ -69,8 +81,9 @@ class LevelBuilder {
   private reserve(size: number): number {
     let page = this.current;
     if (this.count > 0 && this.used + size + SLOT_SIZE_BYTES > this.capacity) {
-      if (this.held !== null) this.release(this.held);
+      if (this.held !== null) this.release(this.held, this.heldId);
       this.held = page;
+      this.heldId = this.currentId;
       page = this.current = this.newPage();
       this.count = 0;
       this.used = 0;
@@ -108,17 +121,25 @@ class LevelBuilder {
       list.pushPage(b, this.codec);
       const usable = this.pager.limits.usableBytes;
       if (list.usedBytes(0, list.length) <= usable) {
-        list.writeTo(held, 0, list.length, this.kind, this.level, NO_PAGE);
-        initPage(last, this.kind, this.level, NO_PAGE);
+        list.writeTo(held, 0, list.length, this.kind, this.level, this.heldId);
+        initPage(last, this.kind, this.level, this.currentId);
       } else {
         const m = list.balancedSplit(usable);
-        list.writeTo(held, 0, m, this.kind, this.level, NO_PAGE);
-        list.writeTo(last, m, list.length, this.kind, this.level, NO_PAGE);
+        list.writeTo(held, 0, m, this.kind, this.level, this.heldId);
+        list.writeTo(last, m, list.length, this.kind, this.level, this.currentId);
       }
     }
-    if (held !== null) this.release(held);
-    if (cellCount(last) > 0) this.release(last);
+    if (held !== null) this.release(held, this.heldId);
+    if (cellCount(last) > 0) this.release(last, this.currentId);
+    else this.abandonCurrent();
     this.held = null;
+  }
+
+  /** Gives back the current page, never written (merged away, or the tree went inline). */
+  abandonCurrent(): void {
+    const id = this.currentId as PageId;
+    this.pager.free(id);
+    this.allocated.splice(this.allocated.lastIndexOf(id), 1);
   }
 
   private underfull(page: Uint8Array): boolean {
@@ -126,9 +147,8 @@ class LevelBuilder {
     return cellCount(page) < minCells || usedBytes(page) < this.pager.limits.fillMinBytes;
   }
 
-  private release(page: Uint8Array): void {
-    const id = this.pager.allocate();
-    writeId(page, OFFSET_PAGE_ID, id);
+  private release(page: Uint8Array, pageId: number): void {
+    const id = pageId as PageId;
     this.pager.write(id, page);
     this.written.push(id);
     const ikey = ikeyAt(page, 0);
@@ -144,19 +164,20 @@ export function bulkBuild(
   pager: Pager, codec: Codec, entries: Iterable<Entry | readonly [Uint8Array, Uint8Array]>, fillPercent: number,
 ): { root: TreeRoot; written: PageId[] } {
   const written: PageId[] = [];
+  const allocated: PageId[] = [];
   try {
-    return buildAll(pager, codec, entries, fillPercent, written);
+    return buildAll(pager, codec, entries, fillPercent, written, allocated);
   } catch (err) {
-    for (const id of written) pager.free(id);
+    for (const id of allocated) pager.free(id);
     throw err;
   }
 }
 
 function buildAll(
   pager: Pager, codec: Codec, entries: Iterable<Entry | readonly [Uint8Array, Uint8Array]>,
-  fillPercent: number, written: PageId[],
+  fillPercent: number, written: PageId[], allocated: PageId[],
 ): { root: TreeRoot; written: PageId[] } {
-  const leaves = new LevelBuilder(pager, codec, KIND_LEAF, 0, fillPercent, written);
+  const leaves = new LevelBuilder(pager, codec, KIND_LEAF, 0, fillPercent, written, allocated);
   let prevPage: Uint8Array | null = null;
   let prevAt = 0;
   let count = 0;
@@ -174,17 +195,22 @@ function buildAll(
     prevAt = at;
     count++;
   }
-  if (count === 0) return { root: EMPTY_ROOT, written };
+  if (count === 0) {
+    leaves.abandonCurrent();
+    return { root: EMPTY_ROOT, written };
+  }
   if (leaves.pageCount === 1 && codec.descriptor.inlineMaxBytes > 0 &&
       inlineSize(leaves.lastPage, codec) <= codec.descriptor.inlineMaxBytes) {
-    return { root: { kind: 'inline', bytes: encodeInline(leaves.lastPage, codec), count }, written };
+    const bytes = encodeInline(leaves.lastPage, codec);
+    leaves.abandonCurrent();
+    return { root: { kind: 'inline', bytes, count }, written };
   }
   leaves.finish();
   let cells = leaves.parents;
   let depth = 1;
   while (cells.length > 1) {
     if (depth >= DEPTH_MAX) throw new EbofsError('E2BIG', `tree depth limit ${DEPTH_MAX}`);
-    const level = new LevelBuilder(pager, codec, KIND_BRANCH, depth, 100, written);
+    const level = new LevelBuilder(pager, codec, KIND_BRANCH, depth, 100, written, allocated);
     for (const c of cells) level.append(c, 0, c.length);
     level.finish();
     cells = level.parents;

@@ -44,6 +44,8 @@ export interface SharedPageStoreHandle {
 export class MemoryPageStore implements PageStore {
   readonly pageSizeBytes: number;
   readonly readOnly: boolean;
+  /** `write` copies into the arena and keeps no reference to the caller's buffer. */
+  readonly copiesOnWrite = true;
   private readonly arena: GrowableSharedArrayBuffer;
   private readonly views: (Uint8Array | undefined)[] = [];
   private readonly freeIds: PageId[] = [];
@@ -111,7 +113,8 @@ export class MemoryPageStore implements PageStore {
     this.checkWritable('write');
     assert(this.allocated[id] === 1, `write to page ${id} that is not allocated`);
     assert(page.length === this.pageSizeBytes, 'page size mismatch');
-    this.read(id).set(page);
+    const slot = this.read(id);
+    if (page !== slot) slot.set(page);
   }
 
   free(id: PageId): void {

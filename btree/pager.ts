@@ -4,7 +4,8 @@
  * checksum. One Pager per store and thread; every tree on the store shares it.
  *
  * Cache validity: a cached page changes only when its id is freed and written again. Writes
- * and frees go through this Pager (forget), and a reader Pager in a worker thread calls
+ * and frees go through this Pager (a write caches the sealed bytes it wrote, a free forgets
+ * the id), and a reader Pager in a worker thread calls
  * `resetCache` whenever it pins a newer generation (pages it cached for an older one may have
  * been reused since).
  */
@@ -18,11 +19,18 @@ import {
 } from './format.js';
 import { type PageId, type PageStore } from './store.js';
 
+/** Most page buffers kept for reuse. */
+export const PAGE_POOL_COUNT_MAX = 4096;
+
 export class Pager {
   readonly store: PageStore;
   readonly pageSizeBytes: number;
   readonly limits: PageLimits;
   private cache: (Uint8Array | undefined)[] = [];
+  /** owned[id] = 1 when cache[id] is a buffer this Pager wrote (reusable after a free). */
+  private owned = new Uint8Array(0);
+  /** Page buffers ready for reuse (only with a store that copies on write). */
+  private readonly pool: Uint8Array[] = [];
   /** Pages loaded (verified) since creation, for tests and stats. */
   loadCount = 0;
 
@@ -46,27 +54,63 @@ export class Pager {
     return id;
   }
 
-  /** Seals `page` (sets its checksum) and writes it; the caller gives up `page`. */
+  /** A buffer to build the freshly allocated page `id` in (the store's, or a new one). */
+  pageBuffer(id: PageId): Uint8Array {
+    const lent = this.store.pageBuffer?.(id);
+    if (lent === undefined) return this.pool.pop() ?? new Uint8Array(this.pageSizeBytes);
+    assert(lent.length === this.pageSizeBytes, 'store lent a buffer of the wrong size');
+    return lent;
+  }
+
+  /**
+   * Seals `page` (sets its checksum) and writes it; the caller gives up `page`. The sealed
+   * bytes are verified by construction, so they become the cached copy (no second checksum
+   * when the page is next read).
+   */
   write(id: PageId, page: Uint8Array): void {
     assert(page.length === this.pageSizeBytes, 'page size mismatch');
     assert(readId(page, OFFSET_PAGE_ID) === id, `page ${id} carries id ${readId(page, OFFSET_PAGE_ID)}`);
     sealPage(page);
-    this.forget(id);
     this.store.write(id, page);
+    this.forget(id);
+    const cache = this.cache;
+    while (cache.length <= id) cache.push(undefined);
+    cache[id] = page;
+    if (this.store.copiesOnWrite === true) this.markOwned(id);
   }
 
+  /**
+   * Frees `id` in the store. Only the owner calls this, once no version reaches the page, so
+   * a buffer this Pager wrote for it can be reused for a new page.
+   */
   free(id: PageId): void {
+    const cached = id < this.cache.length ? this.cache[id] : undefined;
+    if (cached !== undefined && id < this.owned.length && this.owned[id] === 1 &&
+        this.pool.length < PAGE_POOL_COUNT_MAX) {
+      this.pool.push(cached);
+    }
     this.forget(id);
     this.store.free(id);
   }
 
   private forget(id: PageId): void {
     if (id < this.cache.length) this.cache[id] = undefined;
+    if (id < this.owned.length) this.owned[id] = 0;
+  }
+
+  private markOwned(id: PageId): void {
+    if (id >= this.owned.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.owned.length * 2, 1024));
+      grown.set(this.owned);
+      this.owned = grown;
+    }
+    this.owned[id] = 1;
   }
 
   /** Forgets every cached page (a reader that pins a newer generation calls this). */
   resetCache(): void {
     this.cache = [];
+    this.owned = new Uint8Array(0);
   }
 
   private load(id: PageId): Uint8Array {

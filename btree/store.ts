@@ -31,4 +31,17 @@ export interface PageStore {
   write(id: PageId, page: Uint8Array): void;
   /** Returns `id` to the store for reuse. Called by the owner only once no version reaches it. */
   free(id: PageId): void;
+  /**
+   * Optional: memory in which to build the freshly allocated page `id`, later passed to
+   * `write(id, sameBuffer)`, for a store that can lend its own memory cheaply (saving an
+   * allocation and a copy per written page). Without it the tree allocates a buffer. (The
+   * memory store does not lend its SharedArrayBuffer: V8's fill/set on shared memory are
+   * several times slower than building the page in ordinary memory and copying it once.)
+   */
+  pageBuffer?(id: PageId): Uint8Array;
+  /**
+   * Optional: true when `write` copies the bytes and keeps no reference to the buffer, so the
+   * btree may reuse the buffer once the page is freed (the memory store). Default false.
+   */
+  readonly copiesOnWrite?: boolean;
 }

@@ -9,7 +9,7 @@ import { CorruptionError, EbofsError, isErrorCode } from '../../../common/errors
 import { Random } from '../../../common/random.js';
 import {
   EMPTY_ROOT, ENTRIES_PER_PAGE_MIN, MemoryPageStore, Pager, ReaderTable, Reclaimer, check,
-  decodeTreeHeader, encodeTreeHeader, makeDescriptor, openTree, u64Key, type TreeDescriptor,
+  decodeTreeHeader, encodeTreeHeader, makeDescriptor, openTree, u64Key, type PageId, type TreeDescriptor,
 } from '../../../btree/index.js';
 import { reachablePages } from '../../../btree/check.js';
 import { VARIANTS } from './model.js';
@@ -90,7 +90,9 @@ test('a corrupted page is a CorruptionError naming the page, and check() reports
   // Corrupt the leaf holding keyOf(3); a fresh Pager has nothing cached, so it verifies on load.
   const cursor = tree.current.cursor();
   t.true(cursor.seek(keyOf(3)));
-  const leafId = [...reachablePages(tree, tree.current)].find((id) => store.read(id) === (cursor as unknown as { currentLeaf(): Uint8Array }).currentLeaf())!;
+  const leaf = (cursor as unknown as { currentLeaf(): Uint8Array }).currentLeaf();
+  const leafId = Buffer.from(leaf.buffer, leaf.byteOffset, leaf.length).readUInt32LE(16) as PageId;
+  t.true(reachablePages(tree, tree.current).has(leafId));
   const victim = store.read(leafId);
   victim[100] = victim[100]! ^ 0x40;
   const reopened = openTree(new Pager(store), tree.descriptor, root);
