@@ -57,9 +57,11 @@ export class Allocator {
   };
 
   /** @internal Use `createAllocator`, `decodeAllocator` or `rebuildAllocator`. */
-  constructor(readonly geometry: Geometry, freeRuns: Iterable<Run>) {
-    this.map = new ExtentMap(geometry.unitCount, geometry.stripeUnits);
-    for (const run of freeRuns) this.map.insert(run.start, run.length);
+  constructor(readonly geometry: Geometry, freeRuns: readonly Run[]) {
+    const map = new ExtentMap(geometry.unitCount, geometry.stripeUnits);
+    if (sortedAndMaximal(freeRuns)) map.load(freeRuns);
+    else for (const run of freeRuns) map.insert(run.start, run.length);
+    this.map = map;
     this.placer = new Placer(this.map, geometry);
     this.reservations = new Reservations(geometry.unitBytes);
     this.adjustForm();
@@ -266,6 +268,13 @@ export class Allocator {
     assert(free >= this.reservations.units, 'free space below reservations');
     assert(free + this.deferred.units <= this.geometry.unitCount, 'free + deferred above capacity');
   }
+}
+
+function sortedAndMaximal(runs: readonly Run[]): boolean {
+  for (let i = 1; i < runs.length; i++) {
+    if (runs[i - 1]!.start + runs[i - 1]!.length >= runs[i]!.start) return false;
+  }
+  return true;
 }
 
 /** Builds an allocator whose whole device is free. */

@@ -70,14 +70,14 @@ export function encodeMap(image: MapImage): Uint8Array {
   writeU64(out, MAP_OFFSET.deferredCount, image.deferred.length);
   let at = MAP_HEADER_BYTES;
   for (const e of image.free) {
-    writeU64(out, at, e.offset);
-    writeU64(out, at + 8, e.length);
+    putU64(view, at, e.offset);
+    putU64(view, at + 8, e.length);
     at += MAP_FREE_RECORD_BYTES;
   }
   for (const d of image.deferred) {
-    writeU64(out, at, d.offset);
-    writeU64(out, at + 8, d.length);
-    writeU64(out, at + 16, d.generation);
+    putU64(view, at, d.offset);
+    putU64(view, at + 8, d.length);
+    putU64(view, at + 16, d.generation);
     at += MAP_DEFERRED_RECORD_BYTES;
   }
   assert(at === out.length - MAP_CHECKSUM_BYTES, 'encoded length mismatch');
@@ -146,20 +146,29 @@ function readHeader(bytes: Uint8Array, view: DataView): MapImage {
   };
 }
 
+/** u64 little-endian, as writeU64 in common/ints.ts, on one shared view (hot loop). */
+function putU64(view: DataView, at: number, value: number): void {
+  assert(Number.isSafeInteger(value) && value >= 0, 'u64 field not a safe non-negative integer');
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
+}
+
+/** u64 little-endian; above 2^53 only bad bytes can put it there, so it is corruption. */
+function getU64(view: DataView, at: number): number {
+  const hi = view.getUint32(at + 4, true);
+  if (hi >= 2 ** 21) throw corrupt('u64 beyond 2^53', at);
+  return hi * 2 ** 32 + view.getUint32(at, true);
+}
+
 function readRecords(bytes: Uint8Array, image: MapImage, freeCount: number, deferredCount: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = MAP_HEADER_BYTES;
   for (let i = 0; i < freeCount; i++) {
-    const where = `allocator map byte ${at}`;
-    image.free.push({ offset: readU64(bytes, at, where), length: readU64(bytes, at + 8, where) });
+    image.free.push({ offset: getU64(view, at), length: getU64(view, at + 8) });
     at += MAP_FREE_RECORD_BYTES;
   }
   for (let i = 0; i < deferredCount; i++) {
-    const where = `allocator map byte ${at}`;
-    image.deferred.push({
-      offset: readU64(bytes, at, where),
-      length: readU64(bytes, at + 8, where),
-      generation: readU64(bytes, at + 16, where),
-    });
+    image.deferred.push({ offset: getU64(view, at), length: getU64(view, at + 8), generation: getU64(view, at + 16) });
     at += MAP_DEFERRED_RECORD_BYTES;
   }
 }
@@ -184,31 +193,44 @@ function checkImage(image: MapImage): void {
   if (image.cursorBytes >= image.capacityBytes || image.cursorBytes % image.unitBytes !== 0) {
     throw corrupt('cursor out of range', MAP_OFFSET.cursorBytes);
   }
-  const all = [...image.free.map((e, i) => ({ ...e, kind: 0, index: i })),
-    ...image.deferred.map((e, i) => ({ ...e, kind: 1, index: i }))];
   let previousFreeEnd = -1;
-  for (const [i, e] of image.free.entries()) {
+  for (let i = 0; i < image.free.length; i++) {
+    const e = image.free[i]!;
     const at = MAP_HEADER_BYTES + i * MAP_FREE_RECORD_BYTES;
     checkExtent(e, image, at);
     if (e.offset <= previousFreeEnd) throw corrupt('free extents unsorted, overlapping or touching', at);
     previousFreeEnd = e.offset + e.length;
   }
-  const deferredBase = MAP_HEADER_BYTES + image.free.length * MAP_FREE_RECORD_BYTES;
-  for (const [i, d] of image.deferred.entries()) {
-    const at = deferredBase + i * MAP_DEFERRED_RECORD_BYTES;
+  checkDeferred(image);
+}
+
+/** Deferred extents: valid, not yet durable, overlapping neither each other nor free space. */
+function checkDeferred(image: MapImage): void {
+  const base = MAP_HEADER_BYTES + image.free.length * MAP_FREE_RECORD_BYTES;
+  const order = image.deferred.map((_, i) => i).sort((x, y) => image.deferred[x]!.offset - image.deferred[y]!.offset);
+  let previousEnd = -1;
+  for (const i of order) {
+    const d = image.deferred[i]!;
+    const at = base + i * MAP_DEFERRED_RECORD_BYTES;
     checkExtent(d, image, at);
     if (d.generation <= image.durableGeneration) throw corrupt('deferred generation already durable', at + 16);
+    if (d.offset < previousEnd || overlapsFree(image.free, d)) throw corrupt('extents overlap', at);
+    previousEnd = d.offset + d.length;
   }
-  all.sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < all.length; i++) {
-    const before = all[i - 1]!;
-    const here = all[i]!;
-    if (before.offset + before.length > here.offset) {
-      const at = here.kind === 0 ? MAP_HEADER_BYTES + here.index * MAP_FREE_RECORD_BYTES
-        : deferredBase + here.index * MAP_DEFERRED_RECORD_BYTES;
-      throw corrupt('extents overlap', at);
-    }
+}
+
+/** Whether `e` overlaps any of `free` (sorted by offset, non-overlapping). */
+function overlapsFree(free: readonly ExtentRecord[], e: ExtentRecord): boolean {
+  let lo = 0;
+  let hi = free.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (free[mid]!.offset < e.offset + e.length) lo = mid + 1;
+    else hi = mid;
   }
+  // free[lo - 1] is the last free extent starting before e's end.
+  const last = free[lo - 1];
+  return last !== undefined && last.offset + last.length > e.offset;
 }
 
 function checkExtent(e: ExtentRecord, image: MapImage, at: number): void {

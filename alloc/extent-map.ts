@@ -24,6 +24,30 @@ export class ExtentMap implements FreeMap {
     assert(unitCount > 0 && stripeUnits > 0, 'extent map geometry');
   }
 
+  /**
+   * Fills an empty map from runs sorted by start that neither overlap nor touch (what decode and
+   * rebuild produce), in O(n log n) for the length order instead of 2n treap inserts.
+   */
+  load(runs: readonly Run[]): void {
+    assert(this.byStart.size === 0, 'load into a non-empty extent map');
+    const count = runs.length;
+    const starts = new Float64Array(count);
+    const lengths = new Float64Array(count);
+    let previousEnd = -1;
+    for (let i = 0; i < count; i++) {
+      const run = runs[i]!;
+      assert(run.length > 0 && run.start > previousEnd && run.start + run.length <= this.unitCount, 'load: runs not sorted and maximal');
+      previousEnd = run.start + run.length;
+      starts[i] = run.start;
+      lengths[i] = run.length;
+      this.freeUnits += run.length;
+      this.fullStripeCount += stripesWithin(run.start, run.length, this.stripeUnits);
+    }
+    this.byStart.loadSorted(starts, new Float64Array(count), lengths);
+    const [byLength, byStart] = lengthColumns(starts, lengths, this.unitCount);
+    this.byLength.loadSorted(byLength, byStart, new Float64Array(count));
+  }
+
   get runCount(): number {
     return this.byStart.size;
   }
@@ -160,4 +184,36 @@ export class ExtentMap implements FreeMap {
     this.freeUnits -= length;
     this.fullStripeCount -= stripesWithin(start, length, this.stripeUnits);
   }
+}
+
+const PACK_SHIFT = 2 ** 32;
+
+/**
+ * The (length, start) index columns, sorted. When start < 2^32 and length < 2^21, the packed
+ * key length * 2^32 + start is an exact safe integer, and one numeric typed-array sort beats a
+ * comparator sort of a million objects several times over; otherwise the comparator sort.
+ */
+function lengthColumns(starts: Float64Array, lengths: Float64Array, unitCount: number): [Float64Array, Float64Array] {
+  const count = starts.length;
+  const byLength = new Float64Array(count);
+  const byStart = new Float64Array(count);
+  const maxLength = lengths.reduce((max, l) => Math.max(max, l), 0);
+  if (unitCount <= PACK_SHIFT && maxLength < 2 ** 21) {
+    const keys = new Float64Array(count);
+    for (let i = 0; i < count; i++) keys[i] = lengths[i]! * PACK_SHIFT + starts[i]!;
+    keys.sort();
+    for (let i = 0; i < count; i++) {
+      const length = Math.floor(keys[i]! / PACK_SHIFT);
+      byLength[i] = length;
+      byStart[i] = keys[i]! - length * PACK_SHIFT;
+    }
+    return [byLength, byStart];
+  }
+  const order = Array.from({ length: count }, (_, i) => i)
+    .sort((x, y) => lengths[x]! - lengths[y]! || starts[x]! - starts[y]!);
+  for (let i = 0; i < count; i++) {
+    byLength[i] = lengths[order[i]!]!;
+    byStart[i] = starts[order[i]!]!;
+  }
+  return [byLength, byStart];
 }

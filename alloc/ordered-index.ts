@@ -89,6 +89,48 @@ export class OrderedIndex {
     this.size--;
   }
 
+  /**
+   * Fills an empty index from `count` entries already in strictly increasing key order, in
+   * O(count) (a Cartesian-tree build over the random priorities: the same shapes insert would
+   * give, without count * log(count) rebalancing).
+   */
+  loadSorted(keyA: ArrayLike<number>, keyB: ArrayLike<number>, value: ArrayLike<number>): void {
+    assert(this.size === 0 && this.root === NONE, 'loadSorted into a non-empty index');
+    const count = keyA.length;
+    assert(keyB.length === count && value.length === count, 'loadSorted columns differ in length');
+    while (this.keyA.length <= count) this.grow();
+    const stack: NodeId[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = this.allocNode(keyA[i]!, keyB[i]!, value[i]!);
+      if (stack.length > 0 && this.compare(keyA[i]!, keyB[i]!, stack[stack.length - 1]!) <= 0) {
+        throw new AssertionError('loadSorted input not increasing');
+      }
+      let last = NONE;
+      while (stack.length > 0 && this.priority[stack[stack.length - 1]!]! < this.priority[id]!) {
+        last = stack.pop()!;
+      }
+      this.left[id] = last;
+      if (stack.length > 0) this.right[stack[stack.length - 1]!] = id;
+      stack.push(id);
+    }
+    this.root = stack[0] ?? NONE;
+    this.size = count;
+    this.pullAll();
+  }
+
+  /** Recomputes every subtree maximum, children before parents (explicit post-order). */
+  private pullAll(): void {
+    const order: NodeId[] = [];
+    const stack: NodeId[] = this.root === NONE ? [] : [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      order.push(n);
+      if (this.left[n]! !== NONE) stack.push(this.left[n]!);
+      if (this.right[n]! !== NONE) stack.push(this.right[n]!);
+    }
+    for (let i = order.length - 1; i >= 0; i--) this.pull(order[i]!);
+  }
+
   /** Drops every key (node storage is kept for reuse). */
   clear(): void {
     this.root = NONE;

@@ -74,3 +74,25 @@ test('duplicate insert and absent remove are bugs (AssertionError)', (t) => {
   t.throws(() => index.insert(1, 1, 2), { code: 'EASSERT' });
   t.throws(() => index.remove(2, 2), { code: 'EASSERT' });
 });
+
+test('loadSorted builds the same index as inserts, and rejects unsorted input', (t) => {
+  const random = new Random(5);
+  const keys = [...new Set(Array.from({ length: 2000 }, () => random.int(100_000)))].sort((x, y) => x - y);
+  const loaded = new OrderedIndex();
+  loaded.loadSorted(keys, keys.map(() => 0), keys.map((k) => k % 97));
+  const inserted = new OrderedIndex();
+  for (const k of keys) inserted.insert(k, 0, k % 97);
+  t.deepEqual(loaded.checkStructure(), []);
+  t.is(loaded.size, keys.length);
+  for (let i = 0; i < 300; i++) {
+    const a = random.int(100_000);
+    const min = random.int(97);
+    const at = (index: OrderedIndex, id: number) => (id === NONE ? -1 : index.keyAOf(id));
+    t.is(at(loaded, loaded.firstWithValueAtLeast(a, min)), at(inserted, inserted.firstWithValueAtLeast(a, min)));
+    t.is(at(loaded, loaded.floor(a, 0)), at(inserted, inserted.floor(a, 0)));
+  }
+  loaded.insert(-1, 0, 5);
+  loaded.remove(keys[0]!, 0);
+  t.deepEqual(loaded.checkStructure(), []);
+  t.throws(() => new OrderedIndex().loadSorted([1, 0], [0, 0], [0, 0]), { code: 'EASSERT' });
+});
