@@ -231,7 +231,7 @@ export class MemStore implements ObjectStore {
       if (!(err instanceof EbofsError) || err instanceof TransactionError) throw err;
       if (!(err instanceof MissingCollection) && isToleratedError(op.type, err.code)) return;
       const message = err.message.replace(/^[A-Z0-9_]+: /, '');
-      throw new TransactionError(err.code, message, { opIndex, opType: op.type, transactionIndex, cause: err });
+      throw new TransactionError(err.code, message, { opIndex, op, transactionIndex, cause: err });
     }
   }
 

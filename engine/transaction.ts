@@ -41,7 +41,7 @@ import {
   OBJECT_SIZE_BYTES_MAX, OMAP_HEADER_BYTES_MAX, OMAP_KEY_BYTES_MAX, OMAP_VALUE_BYTES_MAX,
   TRANSACTION_BYTES_MAX, TRANSACTION_OPS_MAX, XATTR_NAME_BYTES_MAX, XATTR_VALUE_BYTES_MAX,
 } from './limits.js';
-import { type BytesPair, type Op, type OpType, OP_TAGS } from './types-ops.js';
+import { type BytesPair, type Op, type OpType, OP_TAGS, describeOp } from './types-ops.js';
 import { type ByteInput, type Ghobject, type ObjectRef, POOL_MIN, normalizeObjectId, toBytes } from './types.js';
 import { decodeOidKey, encodeOidKey } from './oid-key.js';
 import { assertNever } from '../common/assert.js';
@@ -63,16 +63,20 @@ export class TransactionError extends EbofsError {
   readonly opIndex: number;
   readonly opType: OpType | undefined;
   readonly transactionIndex: number;
+  /** The failing op itself, when known (Ceph dumps it before aborting). */
+  readonly op: Op | undefined;
 
   constructor(code: ErrorCode, message: string, where: {
-    opIndex: number; opType?: OpType; transactionIndex?: number; cause?: unknown;
+    opIndex: number; opType?: OpType; op?: Op; transactionIndex?: number; cause?: unknown;
   }) {
     const tx = where.transactionIndex ?? 0;
-    super(code, `transaction ${tx} op ${where.opIndex} (${where.opType ?? '-'}): ${message}`,
+    const what = where.op === undefined ? (where.opType ?? '-') : describeOp(where.op);
+    super(code, `transaction ${tx} op ${where.opIndex} ${what}: ${message}`,
       { cause: where.cause, location: `transaction ${tx} op ${where.opIndex}` });
     this.opIndex = where.opIndex;
-    this.opType = where.opType;
+    this.opType = where.opType ?? where.op?.type;
     this.transactionIndex = tx;
+    this.op = where.op;
   }
 }
 

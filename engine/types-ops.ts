@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from '../common/errors.js';
 import type { CollectionId } from './collection.js';
-import type { Ghobject } from './types.js';
+import { formatGhobject, type Ghobject } from './types.js';
 
 /** A (key, value) pair of bytes (xattr or omap entry). */
 export type BytesPair = readonly [Uint8Array, Uint8Array];
@@ -109,4 +109,21 @@ export const ENOENT_TOLERANT_OPS: ReadonlySet<OpType> = new Set<OpType>([
 export function isToleratedError(type: OpType, code: ErrorCode): boolean {
   if (code === 'ENODATA') return true;
   return code === 'ENOENT' && ENOENT_TOLERANT_OPS.has(type);
+}
+
+function argText(value: unknown): string {
+  if (value instanceof Uint8Array) {
+    return value.length <= 32 ? `0x${Buffer.from(value).toString('hex')}` : `<${value.length} bytes>`;
+  }
+  if (Array.isArray(value)) return `[${value.length}]`;
+  if (typeof value === 'object' && value !== null && 'name' in value && 'pool' in value) {
+    return formatGhobject(value as Ghobject);
+  }
+  return String(value);
+}
+
+/** One line describing `op` for logs and error messages (byte payloads by length). */
+export function describeOp(op: Op): string {
+  const args = Object.entries(op).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${argText(v)}`);
+  return `${op.type}(${args.join(' ')})`;
 }

@@ -349,7 +349,7 @@ export function validateTransactions(view: ValidationView, ts: readonly Transact
         if (!(err instanceof EbofsError)) throw err;
         if (!(err instanceof MissingCollection) && isToleratedError(op.type, err.code)) return true;
         throw new TransactionError(err.code, err.message.replace(/^[A-Z0-9_]+: /, ''),
-          { opIndex, opType: op.type, transactionIndex, cause: err });
+          { opIndex, op, transactionIndex, cause: err });
       }
     });
   });

@@ -6,6 +6,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { Transaction, TransactionError } from '../../engine/transaction.js';
+import type { ObjectStore } from '../../engine/types-store.js';
 import { CID, type Harness, obj, rejects, rejectsTx, text } from './harness.js';
 
 type Case = (t: ExecutionContext, h: Harness) => Promise<void>;
@@ -151,5 +152,40 @@ export const cloneDiffCases: Record<string, Case> = {
     t.false(covers(0) || covers(30_000), 'untouched ranges stay shared');
     await h.apply(new Transaction().truncate(CID, snap, 100_000));
     t.true((await cloneDiff(CID, head, snap)).some((e) => e.offset <= 65_536 && 65_536 < e.offset + e.length));
+  },
+};
+
+/** Space cases (run only when the factory provides `createSmall`). */
+export const spaceCases: Record<string, (t: ExecutionContext, h: Harness, small?: () => Promise<ObjectStore>) => Promise<void>> = {
+  async 'a full store refuses growth with ENOSPC, applies nothing, and still removes and truncates'(t, h, small) {
+    if (small === undefined) {
+      t.pass('no small store factory');
+      return;
+    }
+    await h.store.close();
+    h.store = await small();
+    await h.apply(new Transaction().createCollection(CID, 0));
+    const chunk = h.random.bytes(1 << 20);
+    let full = false;
+    let written = 0;
+    for (let i = 0; i < 200 && !full; i++) {
+      const tx = new Transaction().write(CID, obj(`fill${i}`), 0, chunk).setattr(CID, obj(`fill${i}`), 'n', `${i}`);
+      const before = await h.dump();
+      try {
+        await h.apply(tx);
+        written++;
+      } catch (err) {
+        t.true(err instanceof TransactionError && err.code === 'ENOSPC', String(err));
+        t.is(await h.dump(), before, 'nothing of the refused transaction applied');
+        full = true;
+      }
+    }
+    t.true(full && written > 0, `ENOSPC after ${written} MiB`);
+    const stat = await h.store.statfs();
+    t.true(stat.available <= stat.total);
+    await h.apply(new Transaction().truncate(CID, obj('fill0'), 10).remove(CID, obj('fill1')));
+    t.is((await h.store.stat(CID, obj('fill0'))).size, 10);
+    t.false(await h.store.exists(CID, obj('fill1')));
+    await h.remount(t);
   },
 };

@@ -7,13 +7,13 @@
  * A factory with `reopen` makes every case remount at interesting points and compare the
  * canonical dump before and after.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Random } from '../../common/random.js';
 import { dataCases } from './cases-data.js';
 import { listCases } from './cases-list.js';
 import { metaCases } from './cases-meta.js';
 import { miscCases } from './cases-misc.js';
-import { cloneDiffCases, txnCases } from './cases-txn.js';
+import { cloneDiffCases, spaceCases, txnCases } from './cases-txn.js';
 import { Harness, type StoreFactory, suiteSeed } from './harness.js';
 
 export { type StoreFactory, Harness } from './harness.js';
@@ -23,18 +23,25 @@ export function defineObjectStoreSuite(name: string, factory: StoreFactory): voi
   const seed = suiteSeed();
   const groups = { data: dataCases, meta: metaCases, list: listCases, txn: txnCases, misc: miscCases, clone: cloneDiffCases };
   for (const [group, cases] of Object.entries(groups)) {
-    for (const [title, run] of Object.entries(cases)) {
-      test(`${name} › ${group} › ${title}`, async (t) => {
-        t.log(`seed ${seed} (EBOFS_SEED=${seed} replays)`);
-        const h = new Harness(await factory.create(), factory, new Random(seed));
-        let closed = false;
-        try {
-          await run(t, h);
-          closed = group === 'txn' && title.startsWith('a closed store');
-        } finally {
-          if (!closed) await h.store.close().catch(() => undefined);
-        }
-      });
-    }
+    for (const [title, run] of Object.entries(cases)) defineCase(`${name} › ${group} › ${title}`, seed, factory, run);
   }
+  const small = factory.createSmall;
+  for (const [title, run] of Object.entries(spaceCases)) {
+    defineCase(`${name} › space › ${title}`, seed, factory,
+      (t, h) => run(t, h, small === undefined ? undefined : () => small(16 * 1024 * 1024)));
+  }
+}
+
+function defineCase(title: string, seed: number, factory: StoreFactory,
+  run: (t: ExecutionContext, h: Harness) => Promise<void>): void {
+  test(title, async (t) => {
+    t.log(`seed ${seed} (EBOFS_SEED=${seed} replays)`);
+    const h = new Harness(await factory.create(), factory, new Random(seed));
+    try {
+      await run(t, h);
+    } finally {
+      // Idempotent close: cases may have closed the store themselves.
+      await h.store.close().catch(() => undefined);
+    }
+  });
 }

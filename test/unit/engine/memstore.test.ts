@@ -13,7 +13,10 @@ import { defineObjectStoreSuite } from '../../conformance/objectstore.js';
 import { suiteSeed } from '../../conformance/harness.js';
 import { randomTransaction, runDifferential, worldSetup } from '../../conformance/random-txn.js';
 
-defineObjectStoreSuite('memstore', { create: async () => new MemStore() });
+defineObjectStoreSuite('memstore', {
+  create: async () => new MemStore(),
+  createSmall: async (capacityBytes) => new MemStore({ capacityBytes }),
+});
 
 const C = '1.0_head';
 
