@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { suiteSeed } from '../../conformance/harness.js';
 import {
   parseCollectionId, formatCollectionId, pgCollectionId, hashMatches, collectionHashRange, splitMoves, bitsMask,
   pgObjectKeyRanges,
@@ -12,7 +13,7 @@ import { reverseBits32, normalizeObjectId } from '../../../engine/types.js';
 import { encodeOidKey } from '../../../engine/oid-key.js';
 import { EbofsError } from '../../../common/errors.js';
 
-const SEED = Number(process.env['EBOFS_SEED'] ?? Date.now() % 2_147_483_647);
+const SEED = suiteSeed();
 
 test('parse and format canonical ids', (t) => {
   for (const cid of ['meta', '1.7_head', '3.1fs2_head', '0.0_head', '12.ffffffff_TEMP', '5.a0s0_head']) {

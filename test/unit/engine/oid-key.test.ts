@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { suiteSeed } from '../../conformance/harness.js';
 import {
   compareGhobjects, normalizeObjectId, reverseBits32, GHOBJECT_MAX, GHOBJECT_MIN, CEPH_NOSNAP, NO_GEN,
   type Ghobject,
@@ -17,7 +18,7 @@ import {
 import { OBJECT_KEY_BYTES_MAX, OBJECT_NAME_BYTES_MAX, OBJECT_NAMESPACE_BYTES_MAX } from '../../../engine/limits.js';
 import { CorruptionError } from '../../../common/errors.js';
 
-const SEED = Number(process.env['EBOFS_SEED'] ?? Date.now() % 2_147_483_647);
+const SEED = suiteSeed();
 
 const sign = (n: number): number => Math.sign(n);
 

@@ -6,13 +6,14 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { suiteSeed } from '../../conformance/harness.js';
 import { Transaction, TransactionError } from '../../../engine/transaction.js';
 import { OP_TAGS, isToleratedError, type Op } from '../../../engine/types-ops.js';
 import { OBJECT_SIZE_BYTES_MAX, XATTR_VALUE_BYTES_MAX, OMAP_KEY_BYTES_MAX } from '../../../engine/limits.js';
 import { EbofsError, CorruptionError } from '../../../common/errors.js';
 import { normalizeObjectId } from '../../../engine/types.js';
 
-const SEED = Number(process.env['EBOFS_SEED'] ?? Date.now() % 2_147_483_647);
+const SEED = suiteSeed();
 const C = '1.0_head';
 const A = { pool: 1, name: 'a' };
 
