@@ -201,6 +201,20 @@ function moveObjects(ctx: TxnContext, from: CollectionId, to: CollectionId, pick
   }
 }
 
+/**
+ * After a split or merge every object must still belong to its collection under the new bits
+ * (MemStore's rule: an inconsistent split or merge is EINVAL; a correct OSD never issues one).
+ */
+function checkMembers(ctx: TxnContext, cid: CollectionId): void {
+  const bits = collBits(ctx, cid);
+  const parsed = parseCollectionId(cid);
+  const range = collectionKeyRange(cid);
+  for (const entry of ctx.onodes.range({ start: range.start, end: range.end })) {
+    const { oid } = decodeOnodeKey(entry.key);
+    if (!collectionAdmits(parsed, bits, oid)) fail('EINVAL', `${formatGhobject(oid)} would fall outside ${cid} with bits ${bits}`);
+  }
+}
+
 function putBits(ctx: TxnContext, cid: CollectionId, bits: number): void {
   const value = Buffer.alloc(4);
   value.writeUInt32LE(bits, 0);
@@ -229,6 +243,8 @@ function collectionOp(ctx: TxnContext, op: OpOf<'createCollection' | 'removeColl
       if (childBits !== op.bits) fail('EINVAL', `split target ${op.targetCid} has bits ${childBits}, not ${op.bits}`);
       moveObjects(ctx, op.cid, op.targetCid, (oid) => splitMoves(oid.hash, op.bits, op.rem));
       putBits(ctx, op.cid, op.bits);
+      checkMembers(ctx, op.cid);
+      checkMembers(ctx, op.targetCid);
       return;
     }
     case 'mergeCollection':
@@ -237,6 +253,7 @@ function collectionOp(ctx: TxnContext, op: OpOf<'createCollection' | 'removeColl
       moveObjects(ctx, op.cid, op.targetCid, () => true);
       putBits(ctx, op.targetCid, op.bits);
       ctx.colls.delete(Buffer.from(op.cid, 'latin1'));
+      checkMembers(ctx, op.targetCid);
       return;
     default: assertNever(op, 'collection op');
   }

@@ -100,6 +100,11 @@ export class Checkpointer {
     if (this.activeReads === 0 && this.releasable !== undefined) this.release();
   }
 
+  /** The superblock of the last durable checkpoint. */
+  get durableSuperblock(): Superblock {
+    return this.superblock;
+  }
+
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
   }
@@ -118,7 +123,8 @@ export class Checkpointer {
     const blob = this.allocateFreeMap(generation);
     const sb: Superblock = {
       ...this.superblock, generation, replayOffset: tail.cursor.offset, replaySeq: tail.cursor.seq,
-      floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.offset, freeMapBytes: blob.bytes.byteLength, trees,
+      floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.offset, freeMapBytes: blob.bytes.byteLength,
+      freeMapAllocBytes: blob.padded.byteLength, trees,
     };
     try {
       // 2. everything the superblock will reference
@@ -156,7 +162,7 @@ export class Checkpointer {
   private allocateFreeMap(generation: number): { offset: number; bytes: Uint8Array; padded: Buffer } {
     const a = this.state.allocator;
     if (this.superblock.freeMapOffset !== 0) {
-      a.free([{ offset: this.superblock.freeMapOffset, length: alignUp(this.superblock.freeMapBytes, BLOCK_BYTES) }], generation);
+      a.free([{ offset: this.superblock.freeMapOffset, length: this.superblock.freeMapAllocBytes }], generation);
     }
     let guess = alignUp(a.encode().byteLength * 1.25 + BLOCK_BYTES, BLOCK_BYTES);
     for (let attempt = 0; attempt < 8; attempt++) {

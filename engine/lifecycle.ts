@@ -93,7 +93,7 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
       csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
-      freeMapBytes: encoded.byteLength, trees: [],
+      freeMapBytes: encoded.byteLength, freeMapAllocBytes: blob.length, trees: [],
     };
     await device.write(SUPERBLOCK_OFFSETS[0], encodeSuperblock({ ...sb, generation: 0 }));
     await device.write(SUPERBLOCK_OFFSETS[1], encodeSuperblock(sb));

@@ -33,7 +33,7 @@ export function encodeRecord(ts: readonly Transaction[], placements: readonly Pl
     const ops = t.ops.map((op, oi) => (op.type === 'write' && placed.has(`${ti}:${oi}`) ? { ...op, data: new Uint8Array(0) } : op));
     return encodeTransaction(Transaction.fromOps(ops, t.epoch));
   });
-  const lengths = placements.map((p) => 28 + p.extents.length * 16 + p.csums.length * 4);
+  const lengths = placements.map((p) => 24 + p.extents.length * 16 + p.csums.length * 4);
   const size = 12 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0) + 4 + lengths.reduce((n, l) => n + l, 0);
   const buf = Buffer.alloc(size);
   buf.writeUInt32LE(MAGIC, 0);

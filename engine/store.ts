@@ -34,6 +34,7 @@ import { BLOCK_BYTES, TxnContext, verifyBlock } from './txn-context.js';
 import type { EngineState } from './state.js';
 import { Checkpointer, type CheckpointPolicy } from './checkpoint.js';
 import type { Superblock } from './superblock.js';
+import { type FsckFinding, type FsckOptions, fsckStore } from './fsck.js';
 
 interface Waiting {
   ts: readonly Transaction[];
@@ -128,7 +129,11 @@ export class EbofsStore implements ObjectStore {
       return undefined;
     }
     const large = this.state.commit(ctx);
-    if (large.size > 0) this.dataWrites.push(this.writeLargeBlocks(large));
+    if (large.size > 0) {
+      const written = this.writeLargeBlocks(large);
+      written.catch(() => undefined); // awaited (and reported) by the journal's next batch
+      this.dataWrites.push(written);
+    }
     options.onApplied?.();
     const appended = this.journal.append(record);
     this.checkpointer.noteAppend(appended);
@@ -404,6 +409,15 @@ export class EbofsStore implements ObjectStore {
   async getFloor(): Promise<number> {
     this.checkOpen();
     return this.state.floor;
+  }
+
+  /**
+   * Checks every invariant (fsck.ts) after a checkpoint; returns the findings (empty = clean).
+   * `deep` also verifies every data block's checksum.
+   */
+  async fsck(options: FsckOptions = {}): Promise<FsckFinding[]> {
+    this.checkOpen();
+    return fsckStore(this, () => this.checkpointer.durableSuperblock, options);
   }
 
   /** Writes a checkpoint now (and waits for it). */

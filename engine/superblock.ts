@@ -23,7 +23,7 @@
  *       48    4 u32    stripe unit bytes
  *       52    4 u32    stripe width (data disks)
  *       56    4 u32    checksum block bytes (4096)
- *       60    4 u32    reserved, 0
+ *       60    4 u32    free-map blob allocated bytes (the blob's extent; >= its encoded bytes)
  *       64    8 u64    journal ring offset
  *       72    8 u64    journal ring bytes
  *       80    8 u64    journal id
@@ -72,6 +72,7 @@ export interface Superblock {
   nextNid: number;
   freeMapOffset: number;
   freeMapBytes: number;
+  freeMapAllocBytes: number;
   trees: Uint8Array[];
 }
 
@@ -88,6 +89,7 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   buf.writeUInt32LE(sb.stripeUnitBytes, 48);
   buf.writeUInt32LE(sb.stripeWidth, 52);
   buf.writeUInt32LE(sb.csumBlockBytes, 56);
+  buf.writeUInt32LE(sb.freeMapAllocBytes, 60);
   writeU64(buf, 64, sb.journalOffset);
   writeU64(buf, 72, sb.journalBytes);
   buf.writeBigUInt64LE(sb.journalId, 80);
@@ -141,7 +143,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
     stripeUnitBytes: buf.readUInt32LE(48), stripeWidth: buf.readUInt32LE(52), csumBlockBytes: buf.readUInt32LE(56),
     journalOffset: readU64(buf, 64, where), journalBytes: readU64(buf, 72, where), journalId: buf.readBigUInt64LE(80),
     replayOffset: readU64(buf, 88, where), replaySeq: readU64(buf, 96, where), floor: readU64(buf, 104, where),
-    nextNid: readU64(buf, 112, where), freeMapOffset: readU64(buf, 120, where), freeMapBytes: buf.readUInt32LE(128),
+    nextNid: readU64(buf, 112, where), freeMapOffset: readU64(buf, 120, where), freeMapBytes: buf.readUInt32LE(128), freeMapAllocBytes: buf.readUInt32LE(60),
     trees,
   };
 }
