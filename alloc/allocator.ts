@@ -78,7 +78,7 @@ export class Allocator {
       this.counters.enospc++;
       throw new EbofsError('ENOSPC', `cannot allocate ${bytes} bytes: ${Math.max(0, budget) * this.geometry.unitBytes} available`);
     }
-    const exempt = record !== null || options.privileged === true;
+    const exempt = drawn > 0 || options.privileged === true;
     const placement = this.placer.place({
       units,
       contiguous: options.contiguous === true,

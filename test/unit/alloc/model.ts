@@ -229,6 +229,7 @@ export class Workload {
     const privileged = r.chance(0.1);
     const hint = r.chance(0.1) ? r.int(this.model.unitCount) * u + r.int(u) : undefined;
     const expected = this.expectAllocate(units, reservation, contiguous, privileged);
+    const exempt = privileged || (reservation !== undefined && this.reservations.get(reservation)! > 0);
     const fullStripesBefore = this.model.fullStripes(this.stripeUnits);
     let extents: Extent[];
     try {
@@ -239,7 +240,7 @@ export class Workload {
       return;
     }
     if (!expected) this.fail(`allocate ${units} units succeeded; model expected ENOSPC`);
-    this.checkExtents(extents, units, contiguous, reservation !== undefined || privileged);
+    this.checkExtents(extents, units, contiguous, exempt);
     if (!contiguous) this.checkStripes(extents, units, fullStripesBefore);
     for (const e of extents) this.model.set(e, USED);
     this.live.push(...extents);
@@ -257,7 +258,7 @@ export class Workload {
     const budget = this.model.freeUnits() - this.model.reservedUnits - (privileged ? 0 : this.slackUnits);
     if (units - drawn > 0 && units - drawn > budget) return false;
     if (contiguous) return this.model.largestRun() >= units;
-    if (reservation !== undefined || privileged) return true;
+    if (drawn > 0 || privileged) return true;
     return this.model.greedyRunCount(units) <= this.limit;
   }
 
