@@ -23,13 +23,13 @@ test('model workload: every operation matches the reference model', (t) => {
       if (violations.length > 0) t.log(`seed ${seed}: ${violations[0]}`);
       return violations.length === 0;
     }),
-    { numRuns: 40, seed: FC_SEED },
+    { numRuns: 25, seed: FC_SEED },
   );
   t.pass();
 });
 
 test('same seed, same placements', (t) => {
-  for (const seed of [7, 8, 9]) {
+  for (const seed of [7, 8]) {
     t.log(`seed ${seed}`);
     const first = simulate(seed);
     const second = simulate(seed);
