@@ -46,6 +46,10 @@ export interface AllocateOptions {
   privileged?: boolean;
 }
 
+/**
+ * The stripe-aware extent allocator of one device (see the head comment for the accounting).
+ * Not safe for concurrent mutation: the engine's single writer owns it.
+ */
 export class Allocator {
   /** @internal */ map: FreeMap;
   /** @internal */ readonly placer: Placer;

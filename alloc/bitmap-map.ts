@@ -35,6 +35,7 @@ function lowestBit(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** The bitmap form of the free map (see the head comment). */
 export class BitmapMap implements FreeMap {
   readonly kind = 'bitmap' as const;
   private readonly words: Uint32Array;

@@ -53,6 +53,7 @@ export function encodedBytes(freeCount: number, deferredCount: number): number {
     + deferredCount * MAP_DEFERRED_RECORD_BYTES + MAP_CHECKSUM_BYTES;
 }
 
+/** Serializes a map image (layout: alloc/format.ts). */
 export function encodeMap(image: MapImage): Uint8Array {
   const out = new Uint8Array(encodedBytes(image.free.length, image.deferred.length));
   const view = new DataView(out.buffer);

@@ -13,6 +13,7 @@ import { assert } from '../common/assert.js';
 import type { Run } from './free-map.js';
 import { NONE, OrderedIndex } from './ordered-index.js';
 
+/** Extents freed but not yet allocatable, by generation. */
 export class DeferredFrees {
   private readonly byStart = new OrderedIndex();
   private readonly byGeneration = new Map<number, Run[]>();

@@ -13,6 +13,7 @@ import { stripesWithin } from './geometry.js';
 import type { FreeMap, Run } from './free-map.js';
 import { NONE, OrderedIndex } from './ordered-index.js';
 
+/** The extent form of the free map (see the head comment). */
 export class ExtentMap implements FreeMap {
   readonly kind = 'extents' as const;
   private readonly byStart = new OrderedIndex();

@@ -17,6 +17,7 @@ export interface Run {
   readonly length: number;
 }
 
+/** The free units of a device as maximal runs, with the queries placement needs. */
 export interface FreeMap {
   readonly kind: 'extents' | 'bitmap';
   /** Total free units. */

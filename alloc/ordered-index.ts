@@ -30,6 +30,7 @@ export const NONE: NodeId = 0;
 /** Fixed so that every run builds the same shapes. */
 const PRIORITY_SEED = 0x5eed_a110;
 
+/** A treap of (keyA, keyB) -> value with subtree maxima of value (see the head comment). */
 export class OrderedIndex {
   private keyA: Float64Array;
   private keyB: Float64Array;

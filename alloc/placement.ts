@@ -51,6 +51,7 @@ export interface Placement {
   stripeFallback: boolean;
 }
 
+/** The placement policy and its state (cursor, open stripe); see the head comment. */
 export class Placer {
   /** Next-fit cursor (a unit index). */
   cursor = 0;

@@ -46,6 +46,7 @@ export class ReservationRecord implements Reservation {
   }
 }
 
+/** The live reservations of one allocator and their reserved total. */
 export class Reservations {
   private readonly live = new Map<number, ReservationRecord>();
   private nextId = 1;

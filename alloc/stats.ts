@@ -85,6 +85,7 @@ export function fragmentationScore(map: FreeMap): number {
   return Math.min(1, Math.max(0, 1 - squares));
 }
 
+/** Builds a stats snapshot from the allocator's parts. */
 export function computeStats(input: StatsInput): AllocatorStats {
   const { geometry: g, map } = input;
   const u = g.unitBytes;
