@@ -10,8 +10,10 @@
  *   (4 KiB .. 2 MiB), then ten passes of churn (free 10% of live allocations at random,
  *   allocate new mixed sizes back to 90%). The op sequence is fixed in advance by the seed, so
  *   both allocators see exactly the same requests. Reports the share of full-stripe request
- *   bytes that landed on aligned whole stripes, the largest free extent at the end, ENOSPC
- *   count and extents per allocation.
+ *   bytes that landed on aligned whole stripes, the largest free extent and the number of free
+ *   extents at the end, ENOSPC count and extents per allocation.
+ * - `aging-unstriped`: the same sequence on the same device without striping (the plain
+ *   next-fit / best-fit path).
  * Quick mode shrinks both (10,000 free extents; a 256 MiB device).
  */
 import { isErrorCode } from '../common/errors.js';
@@ -33,6 +35,7 @@ interface Peer {
   allocate(bytes: number): Extent[] | null;
   free(extents: Extent[]): void;
   largestFree(): number;
+  freeExtentCount(): number;
 }
 
 function ebofsPeer(allocator: Allocator): Peer {
@@ -52,6 +55,17 @@ function ebofsPeer(allocator: Allocator): Peer {
       generation++;
     },
     largestFree: () => allocator.stats().largestFreeBytes,
+    freeExtentCount: () => allocator.stats().freeExtentCount,
+  };
+}
+
+function firstFitPeer(capacity: number, freeRuns: Extent[]): Peer {
+  const peer = new FirstFitAllocator(UNIT, freeRuns);
+  return {
+    allocate: (bytes) => peer.allocate(bytes),
+    free: (extents) => peer.free(extents),
+    largestFree: () => peer.largestFree(),
+    freeExtentCount: () => peer.freeExtentCount,
   };
 }
 
@@ -97,7 +111,7 @@ async function benchFreeExtents(quick: boolean, log: (line: string) => void): Pr
   const options = { capacityBytes: device.capacity, slackBytes: 0 };
   return interleave(`free-extents-${quick ? '10k' : '1M'}`, [
     { system: 'ebofs', round: async () => freeExtentsRound(() => ebofsPeer(rebuildAllocator(options, device.used)), sizes, order) },
-    { system: 'first-fit', round: async () => freeExtentsRound(() => new FirstFitAllocator(UNIT, device.free), sizes, order) },
+    { system: 'first-fit', round: async () => freeExtentsRound(() => firstFitPeer(device.capacity, device.free), sizes, order) },
   ], quick ? 1 : 3, { 'allocs/s': 'ops/s', 'frees/s': 'ops/s' });
 }
 
@@ -152,7 +166,7 @@ function wholeStripeBytes(extents: Extent[]): number {
   return bytes;
 }
 
-function agingRound(peer: Peer, ops: AgingOp[]): Sample {
+function agingRound(peer: Peer, ops: AgingOp[], striped: boolean): Sample {
   const live = new Map<number, Extent[]>();
   let stripeBytes = 0;
   let stripeWanted = 0;
@@ -181,34 +195,42 @@ function agingRound(peer: Peer, ops: AgingOp[]): Sample {
     }
   }
   const elapsedMs = nowMs() - started;
-  return {
-    'full-stripe share': stripeWanted === 0 ? 0 : stripeBytes / stripeWanted,
+  const sample: Sample = {
     'largest free': peer.largestFree() / (1024 * 1024),
+    'free extents': peer.freeExtentCount(),
     'enospc': enospc,
     'extents/alloc': extents / Math.max(1, allocations),
     'ops/s': (ops.length * 1000) / elapsedMs,
   };
+  if (striped) sample['full-stripe share'] = stripeWanted === 0 ? 0 : stripeBytes / stripeWanted;
+  return sample;
 }
 
-async function benchAging(quick: boolean, log: (line: string) => void): Promise<BenchRow[]> {
+async function benchAging(quick: boolean, striped: boolean, log: (line: string) => void): Promise<BenchRow[]> {
   const capacity = quick ? 256 * 1024 * 1024 : 4 * 1024 * 1024 * 1024;
   const ops = agingSequence(capacity);
-  log(`aging: ${capacity / 2 ** 20} MiB, ${STRIPE / 1024} KiB stripes, ${ops.length} operations`);
-  const options = {
-    capacityBytes: capacity, stripeUnitBytes: STRIPE_UNIT, stripeWidth: STRIPE_WIDTH, slackBytes: 0,
-  };
-  return interleave('aging', [
-    { system: 'ebofs', round: async () => agingRound(ebofsPeer(createAllocator(options)), ops) },
-    { system: 'first-fit', round: async () => agingRound(new FirstFitAllocator(UNIT, [{ offset: 0, length: capacity }]), ops) },
-  ], 1, {
-    'full-stripe share': 'share', 'largest free': 'MiB', 'enospc': 'count', 'extents/alloc': 'count', 'ops/s': 'ops/s',
+  const stripes = striped ? `${STRIPE / 1024} KiB stripes` : 'no striping';
+  log(`aging: ${capacity / 2 ** 20} MiB, ${stripes}, ${ops.length} operations`);
+  const options = striped
+    ? { capacityBytes: capacity, stripeUnitBytes: STRIPE_UNIT, stripeWidth: STRIPE_WIDTH, slackBytes: 0 }
+    : { capacityBytes: capacity, slackBytes: 0 };
+  return interleave(striped ? 'aging' : 'aging-unstriped', [
+    { system: 'ebofs', round: async () => agingRound(ebofsPeer(createAllocator(options)), ops, striped) },
+    { system: 'first-fit', round: async () => agingRound(firstFitPeer(capacity, [{ offset: 0, length: capacity }]), ops, striped) },
+  ], quick ? 1 : 3, {
+    'full-stripe share': 'share', 'largest free': 'MiB', 'free extents': 'count', 'enospc': 'count',
+    'extents/alloc': 'count', 'ops/s': 'ops/s',
   });
 }
 
 const bench: Bench = {
-  describe: 'ebofs allocator vs naive first-fit: 1M free extents, and an aging run on striped space',
+  describe: 'ebofs allocator vs naive first-fit: 1M free extents; aging runs with and without striping',
   async run(ctx) {
-    const rows = [...await benchFreeExtents(ctx.quick, ctx.log), ...await benchAging(ctx.quick, ctx.log)];
+    const rows = [
+      ...await benchFreeExtents(ctx.quick, ctx.log),
+      ...await benchAging(ctx.quick, true, ctx.log),
+      ...await benchAging(ctx.quick, false, ctx.log),
+    ];
     return [...rows, ...ratioRows(rows, 'ebofs', 'first-fit')];
   },
 };
