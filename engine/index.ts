@@ -21,3 +21,8 @@ export {
 export {
   EbofsError, CorruptionError, AssertionError, ERROR_CODES, isErrorCode, type ErrorCode,
 } from '../common/errors.js';
+export { mkfs, open, type EbofsOptions, STORE_SIZE_DEFAULT_BYTES } from './lifecycle.js';
+export { EbofsStore } from './store.js';
+export type { FsckFinding, FsckOptions } from './fsck.js';
+export type { CheckpointPolicy } from './checkpoint.js';
+export { FileDevice, MemDevice, FaultDevice, type BlockDevice, type FaultOptions, type CrashMode } from './device/index.js';
