@@ -11,7 +11,8 @@
  *   copying range iterator; lmdb: getRange; Map: unordered iteration, for scale only);
  * - random get in 1 and 2 worker threads reading a published version of the ebofs tree
  *   (aggregate rate), and lmdb-js opened in the same number of workers.
- * Ratio rows compare ebofs with lmdb.
+ * Ratio rows compare ebofs with lmdb. Inputs (keys, values, sorted pairs) are built before
+ * any timed region, so every system is timed on the same prepared data.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,10 @@ interface Data {
   keys: Buffer[];
   sorted: Buffer[];
   value: Buffer;
+  /** values[i] belongs to sorted[i]; built once, outside every timed region. */
+  values: Buffer[];
+  /** The same pairs in the tuple form bulkLoad takes. */
+  pairs: (readonly [Buffer, Buffer])[];
   order: Uint32Array;
   keyBuffer: SharedArrayBuffer;
   keyOffsets: SharedArrayBuffer;
@@ -64,7 +69,10 @@ function makeData(count: number, seed: number): Data {
     at += keys[i]!.length;
   }
   offsets[count] = at;
-  return { keys, sorted, value: r.bytes(VALUE_SIZE_BYTES), order, keyBuffer, keyOffsets };
+  const value = r.bytes(VALUE_SIZE_BYTES);
+  const values = sorted.map((_, i) => valueFor(value, i));
+  const pairs = sorted.map((k, i) => [k, values[i]!] as const);
+  return { keys, sorted, value, values, pairs, order, keyBuffer, keyOffsets };
 }
 
 function valueFor(base: Buffer, i: number): Buffer {
@@ -78,7 +86,7 @@ function loadEbofs(data: Data): { tree: Tree; store: MemoryPageStore; pager: Pag
   const store = new MemoryPageStore({ pageSizeBytes: 4096, pageCountMax: 1 << 20 });
   const pager = new Pager(store);
   const tree = openTree(pager, makeDescriptor({ value: { kind: 'variable', prefixBytes: 1 } }), EMPTY_ROOT);
-  tree.bulkLoad(data.sorted.map((k, i) => [k, valueFor(data.value, i)] as const));
+  tree.bulkLoad(data.pairs);
   return { tree, store, pager };
 }
 
@@ -92,7 +100,7 @@ function openLmdb(dir: string): RootDatabase<Buffer, Buffer> {
 async function loadLmdb(dir: string, data: Data): Promise<RootDatabase<Buffer, Buffer>> {
   const db = openLmdb(dir);
   db.transactionSync(() => {
-    for (let i = 0; i < data.sorted.length; i++) db.putSync(data.sorted[i]!, valueFor(data.value, i));
+    for (let i = 0; i < data.sorted.length; i++) db.putSync(data.sorted[i]!, data.values[i]!);
   });
   return db;
 }
@@ -118,7 +126,7 @@ async function bulkLoad(ctx: BenchContext, data: Data, rounds: number): Promise<
     { system: 'Map', round: async () => {
       const t0 = nowMs();
       const map = new Map<string, Buffer>();
-      for (let i = 0; i < n; i++) map.set(data.sorted[i]!.toString('latin1'), valueFor(data.value, i));
+      for (let i = 0; i < n; i++) map.set(data.sorted[i]!.toString('latin1'), data.values[i]!);
       return { 'entries/s': n / ((nowMs() - t0) / 1000) };
     } },
   ], rounds, { 'entries/s': 'entries/s' });
@@ -134,7 +142,7 @@ interface Loaded {
 async function loadAll(ctx: BenchContext, data: Data): Promise<Loaded> {
   const lmdbDir = join(ctx.scratchDir, 'main');
   const map = new Map<string, Buffer>();
-  for (let i = 0; i < data.sorted.length; i++) map.set(data.sorted[i]!.toString('latin1'), valueFor(data.value, i));
+  for (let i = 0; i < data.sorted.length; i++) map.set(data.sorted[i]!.toString('latin1'), data.values[i]!);
   return { ebofs: loadEbofs(data), lmdb: await loadLmdb(lmdbDir, data), lmdbDir, map };
 }
 

@@ -149,14 +149,14 @@ class LevelBuilder {
 
   private release(page: Uint8Array, pageId: number): void {
     const id = pageId as PageId;
-    this.pager.write(id, page);
-    this.written.push(id);
     const ikey = ikeyAt(page, 0);
     const ikeySize = this.codec.ikeySize(page, ikey);
     const cell = new Uint8Array(CHILD_ID_SIZE_BYTES + ikeySize);
     writeId(cell, 0, id);
     cell.set(page.subarray(ikey, ikey + ikeySize), CHILD_ID_SIZE_BYTES);
     this.parents.push(cell);
+    this.pager.write(id, page, false);
+    this.written.push(id);
   }
 }
 

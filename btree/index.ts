@@ -44,7 +44,7 @@ export { openTree, Tree } from './tree.js';
 export { ReaderTable, Reclaimer, type PinnedVersion } from './readers.js';
 export { SharedReader, type SharedTreeHandle } from './shared-reader.js';
 export { spawnReaderWorker, readerWorkerData } from './worker.js';
-export { check, type CheckFinding } from './check.js';
+export { check, reachablePages, type CheckFinding, type CheckOptions } from './check.js';
 
 /** One key/value pair. In a set `value` is an empty array. */
 export interface Entry {

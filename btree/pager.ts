@@ -65,14 +65,19 @@ export class Pager {
   /**
    * Seals `page` (sets its checksum) and writes it; the caller gives up `page`. The sealed
    * bytes are verified by construction, so they become the cached copy (no second checksum
-   * when the page is next read).
+   * when the page is next read) unless `keep` is false (bulk loads write many pages that
+   * are not read soon): then, with a store that copies on write, the buffer is reused.
    */
-  write(id: PageId, page: Uint8Array): void {
+  write(id: PageId, page: Uint8Array, keep = true): void {
     assert(page.length === this.pageSizeBytes, 'page size mismatch');
     assert(readId(page, OFFSET_PAGE_ID) === id, `page ${id} carries id ${readId(page, OFFSET_PAGE_ID)}`);
     sealPage(page);
     this.store.write(id, page);
     this.forget(id);
+    if (!keep) {
+      if (this.store.copiesOnWrite === true && this.pool.length < PAGE_POOL_COUNT_MAX) this.pool.push(page);
+      return;
+    }
     const cache = this.cache;
     while (cache.length <= id) cache.push(undefined);
     cache[id] = page;
