@@ -8,6 +8,7 @@ import { assertNever } from '../common/assert.js';
 import { EbofsError, type ErrorCode } from '../common/errors.js';
 import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId } from './collection.js';
 import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
+import { deleteOnode, getOnode, putOnode, scanOnodes, storedOnodeKey } from './onode-keys.js';
 import { type Op, type OpOf } from './types-ops.js';
 import { type Ghobject, formatGhobject } from './types.js';
 import { COLLECTION_COUNT_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX } from './limits.js';
@@ -36,18 +37,16 @@ function collBits(ctx: TxnContext, cid: CollectionId): number {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32LE(0);
 }
 
-function onodeKey(cid: CollectionId, oid: Ghobject): Uint8Array {
-  const key = encodeOnodeKey(cid, oid);
-  if (key.byteLength > META_KEY_BYTES_MAX) fail('E2BIG', `object id too long (${key.byteLength}-byte key, ebofs limit ${META_KEY_BYTES_MAX})`);
-  return key;
+function lookupOnode(ctx: TxnContext, cid: CollectionId, oid: Ghobject): OnodeRecord | undefined {
+  return getOnode(ctx.onodes, ctx.names, encodeOnodeKey(cid, oid), `onode ${cid}/${formatGhobject(oid)}`);
 }
 
 function find(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
   collBits(ctx, cid);
-  const key = onodeKey(cid, oid);
-  const value = ctx.onodes.get(key);
-  if (value === undefined) fail('ENOENT', `no object ${formatGhobject(oid)}`);
-  return { key, onode: decodeOnode(value, `onode ${cid}/${formatGhobject(oid)}`) };
+  const full = encodeOnodeKey(cid, oid);
+  const onode = getOnode(ctx.onodes, ctx.names, full, `onode ${cid}/${formatGhobject(oid)}`);
+  if (onode === undefined) fail('ENOENT', `no object ${formatGhobject(oid)}`);
+  return { key: storedOnodeKey(full), onode };
 }
 
 function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord): Found {
@@ -55,20 +54,18 @@ function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeR
   if (!collectionAdmits(parseCollectionId(cid), bits, oid)) {
     fail('EINVAL', `${formatGhobject(oid)} does not belong to ${cid} (bits ${bits})`);
   }
-  const key = onodeKey(cid, oid);
-  ctx.onodes.put(key, encodeOnode(onode));
+  const key = putOnode(ctx.onodes, ctx.names, encodeOnodeKey(cid, oid), onode, ctx.state.pager.limits.cellSizeMax);
   return { key, onode };
 }
 
 function emptyOnode(ctx: TxnContext): OnodeRecord {
   const nid = ctx.nextNid++;
-  return { nid, size: 0, xattrCount: 0, xattrBytes: 0, hintObjectSize: 0, hintWriteSize: 0, hintFlags: 0 };
+  return { nid, size: 0, xattrCount: 0, xattrBytes: 0, hintObjectSize: 0, hintWriteSize: 0, hintFlags: 0, flags: 0 };
 }
 
 function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
   collBits(ctx, cid);
-  const value = ctx.onodes.get(onodeKey(cid, oid));
-  if (value !== undefined) return find(ctx, cid, oid);
+  if (lookupOnode(ctx, cid, oid) !== undefined) return find(ctx, cid, oid);
   return insert(ctx, cid, oid, emptyOnode(ctx));
 }
 
@@ -82,7 +79,7 @@ function where(op: { cid: CollectionId; oid: Ghobject }): string {
 
 /** Removes an object's onode and everything keyed by its nid. */
 function destroy(ctx: TxnContext, found: Found, label: string): void {
-  ctx.onodes.delete(found.key);
+  deleteOnode(ctx.onodes, ctx.names, found.key, found.onode);
   removeData(ctx, found.onode.nid, found.onode.size, label);
   const range = nidRange(found.onode.nid);
   deleteRange(ctx.xattrs, range.start, range.end);
@@ -154,9 +151,8 @@ function readRangeSync(ctx: TxnContext, nid: number, offset: number, length: num
 
 function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
   const source = find(ctx, op.cid, op.oid);
-  const targetKey = onodeKey(op.cid, op.targetOid);
-  const existing = ctx.onodes.get(targetKey);
-  if (existing !== undefined) destroy(ctx, { key: targetKey, onode: decodeOnode(existing, 'clone target') }, where(op));
+  const existing = lookupOnode(ctx, op.cid, op.targetOid);
+  if (existing !== undefined) destroy(ctx, { key: storedOnodeKey(encodeOnodeKey(op.cid, op.targetOid)), onode: existing }, where(op));
   const target = insert(ctx, op.cid, op.targetOid, { ...emptyOnode(ctx), hintObjectSize: source.onode.hintObjectSize,
     hintWriteSize: source.onode.hintWriteSize, hintFlags: source.onode.hintFlags });
   copyData(ctx, source, target, 0, source.onode.size, 0, where(op));
@@ -188,16 +184,17 @@ function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
 
 function moveObjects(ctx: TxnContext, from: CollectionId, to: CollectionId, pick: (oid: Ghobject) => boolean): void {
   const range = collectionKeyRange(from);
-  const moving: [Uint8Array, Uint8Array, Ghobject][] = [];
-  for (const entry of ctx.onodes.range({ start: range.start, end: range.end })) {
-    const { oid } = decodeOnodeKey(entry.key);
-    if (pick(oid)) moving.push([entry.key, entry.value, oid]);
-  }
-  for (const [key, value, oid] of moving) {
-    const target = onodeKey(to, oid);
-    if (ctx.onodes.get(target) !== undefined) fail('EEXIST', `${formatGhobject(oid)} exists in target`);
-    ctx.onodes.delete(key);
-    ctx.onodes.put(target, value);
+  const moving: { stored: Uint8Array; onode: OnodeRecord; oid: Ghobject }[] = [];
+  scanOnodes(ctx.onodes, ctx.names, range.start, range.end, (item) => {
+    const { oid } = decodeOnodeKey(item.full);
+    if (pick(oid)) moving.push({ stored: item.stored, onode: item.onode, oid });
+    return true;
+  });
+  const cell = ctx.state.pager.limits.cellSizeMax;
+  for (const { stored, onode, oid } of moving) {
+    if (lookupOnode(ctx, to, oid) !== undefined) fail('EEXIST', `${formatGhobject(oid)} exists in target`);
+    deleteOnode(ctx.onodes, ctx.names, stored, onode);
+    putOnode(ctx.onodes, ctx.names, encodeOnodeKey(to, oid), onode, cell);
   }
 }
 
@@ -209,10 +206,11 @@ function checkMembers(ctx: TxnContext, cid: CollectionId): void {
   const bits = collBits(ctx, cid);
   const parsed = parseCollectionId(cid);
   const range = collectionKeyRange(cid);
-  for (const entry of ctx.onodes.range({ start: range.start, end: range.end })) {
-    const { oid } = decodeOnodeKey(entry.key);
+  scanOnodes(ctx.onodes, ctx.names, range.start, range.end, (item) => {
+    const { oid } = decodeOnodeKey(item.full);
     if (!collectionAdmits(parsed, bits, oid)) fail('EINVAL', `${formatGhobject(oid)} would fall outside ${cid} with bits ${bits}`);
-  }
+    return true;
+  });
 }
 
 function putBits(ctx: TxnContext, cid: CollectionId, bits: number): void {
@@ -327,10 +325,10 @@ export function applyOp(ctx: TxnContext, op: Op): void {
     case 'collectionMoveRename': {
       const found = find(ctx, op.cid, op.oid);
       collBits(ctx, op.targetCid);
-      if (ctx.onodes.get(onodeKey(op.targetCid, op.targetOid)) !== undefined) {
+      if (lookupOnode(ctx, op.targetCid, op.targetOid) !== undefined) {
         fail('EEXIST', `rename target ${formatGhobject(op.targetOid)} exists`);
       }
-      ctx.onodes.delete(found.key);
+      deleteOnode(ctx.onodes, ctx.names, found.key, found.onode);
       insert(ctx, op.targetCid, op.targetOid, found.onode);
       return;
     }

@@ -21,6 +21,7 @@ import { reachablePages } from '../btree/check.js';
 import { checkJournal } from '../journal/index.js';
 import { decodeExtent, decodeOnode, readU64BE } from './meta-keys.js';
 import { decodeOnodeKey } from './oid-key.js';
+import { fullKeyOf } from './onode-keys.js';
 import { formatGhobject } from './types.js';
 import { TREE_NAMES } from './state.js';
 import { BLOCK_BYTES, verifyBlock } from './txn-context.js';
@@ -62,9 +63,10 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
   }
   const nids = new Map<number, string>();
   for (const entry of s.trees.onodes.current.range()) {
-    const { cid, oid } = decodeOnodeKey(entry.key);
+    const raw = decodeOnode(entry.value, 'onode tree');
+    const { cid, oid } = decodeOnodeKey(fullKeyOf(s.trees.names.current, entry.key, raw));
     const label = `${cid}/${formatGhobject(oid)}`;
-    const onode = decodeOnode(entry.value, label);
+    const onode = raw;
     if (nids.has(onode.nid)) report('ECORRUPT', label, `object number ${onode.nid} also used by ${nids.get(onode.nid)}`);
     nids.set(onode.nid, label);
   }
@@ -90,7 +92,7 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
       for (let i = 0; i < rec.count; i++) deepBlocks.push({ pblock: rec.pblock + i, csum: rec.csums[i]!, where: `${where} block ${i}` });
     }
   }
-  for (const name of ['xattrs', 'omap'] as const) {
+  for (const name of ['xattrs', 'omap', 'names'] as const) {
     for (const entry of s.trees[name].current.range()) {
       const nid = readU64BE(entry.key, 0);
       if (!nids.has(nid)) report('ECORRUPT', `${name} key of object number ${nid}`, 'belongs to no object');

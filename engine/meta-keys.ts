@@ -14,8 +14,17 @@
  *   xattrs       u64be nid, u8 name length, name, u16be chunk          chunk (chunked value)
  *   omap         u64be nid, u8 0 (header) | u8 1 + escaped key, u16be chunk   chunk
  *
- * Onode record (44 bytes): u64 nid, u64 size, u32 xattr count, u32 xattr bytes, u64 alloc hint
- * object size, u64 alloc hint write size, u32 alloc hint flags.
+ *   names        u64be nid, u16be chunk                                 chunk: the full onode key
+ *
+ * Onode record (48 bytes): u64 nid, u64 size, u32 xattr count, u32 xattr bytes, u64 alloc hint
+ * object size, u64 alloc hint write size, u32 alloc hint flags, u32 flags (bit 0: long key).
+ *
+ * Long keys. Ceph allows 2048-byte names (and keys), so an encoded onode key can reach
+ * several KiB, beyond a btree key. A key longer than ONODE_KEY_INLINE_MAX is stored as its
+ * first LONG_KEY_PREFIX_BYTES bytes, 0xFF, and the xxh64 of the whole key (onode-keys.ts); the
+ * full key lives in the names tree under the object's nid. Every stored key of
+ * LONG_KEY_PREFIX_BYTES or more is listed through its prefix group, re-sorted by full key, so
+ * listing order stays exactly Ceph's.
  *
  * Extent record: u64 physical block, u16 block count n (1..EXTENT_BLOCKS_MAX), then n u32
  * xxh32 checksums, one per 4 KiB block. Records of one object never overlap.
@@ -33,7 +42,9 @@ import { writeEscaped } from './oid-key.js';
 
 /** Blocks one extent record may cover (keeps records small: 10 + 4n bytes). */
 export const EXTENT_BLOCKS_MAX = 64;
-export const ONODE_RECORD_BYTES = 44;
+export const ONODE_RECORD_BYTES = 48;
+/** Onode flag: the stored key is the long form (full key in the names tree). */
+export const ONODE_FLAG_LONG_KEY = 1;
 /** Largest key the metadata trees accept (btree KEY_SIZE_MAX_BYTES leaves room for values). */
 export const META_KEY_BYTES_MAX = 960;
 
@@ -45,6 +56,7 @@ export interface OnodeRecord {
   hintObjectSize: number;
   hintWriteSize: number;
   hintFlags: number;
+  flags: number;
 }
 
 export function encodeOnode(o: OnodeRecord): Buffer {
@@ -56,6 +68,7 @@ export function encodeOnode(o: OnodeRecord): Buffer {
   writeU64(buf, 24, o.hintObjectSize);
   writeU64(buf, 32, o.hintWriteSize);
   buf.writeUInt32LE(o.hintFlags, 40);
+  buf.writeUInt32LE(o.flags, 44);
   return buf;
 }
 
@@ -67,7 +80,7 @@ export function decodeOnode(bytes: Uint8Array, where: string): OnodeRecord {
   return {
     nid: readU64(buf, 0, where), size: readU64(buf, 8, where), xattrCount: buf.readUInt32LE(16),
     xattrBytes: buf.readUInt32LE(20), hintObjectSize: readU64(buf, 24, where), hintWriteSize: readU64(buf, 32, where),
-    hintFlags: buf.readUInt32LE(40),
+    hintFlags: buf.readUInt32LE(40), flags: buf.readUInt32LE(44),
   };
 }
 
@@ -121,6 +134,13 @@ export function nidRange(nid: number): { start: Buffer; end: Buffer } {
   const end = Buffer.alloc(8);
   writeU64BE(end, 0, nid + 1);
   return { start, end };
+}
+
+/** Base key of an object's full onode key in the names tree. */
+export function nameBase(nid: number): Buffer {
+  const key = Buffer.alloc(8);
+  writeU64BE(key, 0, nid);
+  return key;
 }
 
 /** Base key (without the chunk suffix) of xattr `name`. */

@@ -8,7 +8,7 @@ import type { BlockDevice } from './device/index.js';
 import { DevicePageStore } from './page-store.js';
 import { BLOCK_BYTES, type TxnContext, verifyBlock } from './txn-context.js';
 
-export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap'] as const;
+export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap', 'names'] as const;
 export type TreeName = (typeof TREE_NAMES)[number];
 export type Trees = Record<TreeName, Tree>;
 
@@ -18,6 +18,7 @@ const DESCRIPTORS: Record<TreeName, TreeDescriptor> = {
   extents: makeDescriptor({ key: { kind: 'fixed', sizeBytes: 16 } }),
   xattrs: makeDescriptor(),
   omap: makeDescriptor(),
+  names: makeDescriptor(),
 };
 
 export class EngineState {

@@ -27,6 +27,7 @@ import { isToleratedError } from './types-ops.js';
 import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTIONS_PER_BATCH_MAX, TRANSACTION_BYTES_MAX } from './limits.js';
 import { type OnodeRecord, decodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
 import { getChunked, iterateChunked } from './chunked.js';
+import { getOnode, scanOnodes } from './onode-keys.js';
 import { applyOp, MissingCollection } from './apply.js';
 import { extentsIn } from './data.js';
 import { encodeRecord } from './record.js';
@@ -203,11 +204,11 @@ export class EbofsStore implements ObjectStore {
   private lookup(cid: CollectionId, ref: ObjectRef): OnodeRecord {
     this.requireCollection(cid);
     const oid = normalizeObjectId(ref);
-    const value = this.trees.onodes.current.get(encodeOnodeKey(cid, oid));
-    if (value === undefined) {
+    const onode = getOnode(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, oid), `onode ${cid}/${formatGhobject(oid)}`);
+    if (onode === undefined) {
       throw new EbofsError('ENOENT', `no object ${formatGhobject(oid)}`, { location: `${cid}/${formatGhobject(oid)}` });
     }
-    return decodeOnode(value, `onode ${cid}/${formatGhobject(oid)}`);
+    return onode;
   }
 
   async read(cid: CollectionId, oid: ObjectRef, offset = 0, length = 0): Promise<Buffer> {
@@ -267,7 +268,8 @@ export class EbofsStore implements ObjectStore {
   async exists(cid: CollectionId, oid: ObjectRef): Promise<boolean> {
     this.checkOpen();
     if (this.trees.colls.current.get(Buffer.from(cid, 'latin1')) === undefined) return false;
-    return this.trees.onodes.current.get(encodeOnodeKey(cid, normalizeObjectId(oid))) !== undefined;
+    const full = encodeOnodeKey(cid, normalizeObjectId(oid));
+    return getOnode(this.trees.onodes.current, this.trees.names.current, full, cid) !== undefined;
   }
 
   async getattr(cid: CollectionId, oid: ObjectRef, name: ByteInput): Promise<Buffer> {
@@ -364,16 +366,19 @@ export class EbofsStore implements ObjectStore {
     const max = Math.min(options.max ?? LIST_OBJECTS_MAX, LIST_OBJECTS_MAX);
     if (!Number.isInteger(max) || max < 0) throw new EbofsError('EINVAL', `bad listObjects max ${max}`);
     const range = collectionKeyRange(cid);
-    const endKey = encodeOnodeKey(cid, end);
+    const endKey = end.max ? range.end : encodeOnodeKey(cid, end);
     const objects: Ghobject[] = [];
     let next: Ghobject = GHOBJECT_MAX;
     if (!start.max) {
-      const reader: TreeReader = this.trees.onodes.current;
-      for (const entry of reader.range({ start: encodeOnodeKey(cid, start), end: range.end })) {
-        if (Buffer.compare(entry.key, endKey) >= 0) { next = decodeOnodeKey(entry.key).oid; break; }
-        if (objects.length >= max) { next = decodeOnodeKey(entry.key).oid; break; }
-        objects.push(decodeOnodeKey(entry.key).oid);
-      }
+      scanOnodes(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, start), range.end, (item) => {
+        const { oid } = decodeOnodeKey(item.full);
+        if (Buffer.compare(item.full, endKey) >= 0 || objects.length >= max) {
+          next = oid;
+          return false;
+        }
+        objects.push(oid);
+        return true;
+      });
     }
     return { objects, next };
   }

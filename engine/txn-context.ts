@@ -34,6 +34,7 @@ export class TxnContext {
   readonly extents: WriteBatch;
   readonly xattrs: WriteBatch;
   readonly omap: WriteBatch;
+  readonly names: WriteBatch;
   readonly newBlocks = new Map<number, NewBlock>();
   readonly frees: Extent[] = [];
   readonly allocated: Extent[] = [];
@@ -51,12 +52,13 @@ export class TxnContext {
     this.extents = state.trees.extents.begin();
     this.xattrs = state.trees.xattrs.begin();
     this.omap = state.trees.omap.begin();
+    this.names = state.trees.names.begin();
     this.nextNid = state.nextNid;
     this.floor = state.floor;
   }
 
   get batches(): WriteBatch[] {
-    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap];
+    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap, this.names];
   }
 
   /** Allocates data blocks (several extents if fragmented). */
