@@ -1,0 +1,187 @@
+/**
+ * tools/cmd-run.ts: `ebofs run` — the main job (`npm start`). Creates the store file if
+ * missing (mkfs) or opens it, runs the OSD-shaped workload of workload.ts for `--seconds`,
+ * shows progress, closes cleanly, reopens, runs fsck and verifies what was written last.
+ * Exit 0 only when every write committed, fsck is clean and verification found nothing.
+ * Ctrl-C ends the workload early and still closes, checks and reports.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type EbofsStore, mkfs } from '../engine/index.js';
+import { type Command, type ParsedArgs, numberOption, sizeOption, stringOption } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, type Io, UsageError, openStore, pathExists } from './io.js';
+import { formatSize } from './format-size.js';
+import { ProgressLine } from './progress.js';
+import { PG_COUNT_MAX, pgLayouts } from './pg.js';
+import { Deadline, type WorkloadOptions, newRecord, preparePgs, runWorkload, workObjects } from './workload.js';
+import { verifyRun } from './verify.js';
+import { runFsck, formatFindings } from './cmd-fsck.js';
+import { type DeviceStats, formatSummary, progressText } from './run-report.js';
+
+const USAGE = `usage: ebofs run [options]
+
+The main job ('npm start'): creates the store file if it is missing (or opens it), runs an
+OSD-shaped write workload — each client write is one transaction with the object data, an
+object-info xattr and pg-log omap entries on its PG's meta object, with periodic log trims —
+then closes the store cleanly, reopens it, runs fsck and reads back what was written last.
+
+options:
+  --store <path>         store file (default: .ebofs-data/store.img)
+  --size <size>          size of a new store file (default: 1G)
+  --seconds <n>          how long the clients write (default: 10)
+  --clients <n>          concurrent clients, each awaiting durability (default: 16)
+  --pgs <n>              placement groups (collections) in pool 1 (default: 8)
+  --object-size <size>   bytes per object write, e.g. 4K, 64K, 4M (default: 4K)
+  --seed <n>             seed of the workload's random choices (default: from the clock)
+  -h, --help             show this help
+
+Exit status 0 when every write committed, fsck is clean and the read-back matches.
+`;
+
+/** Largest object write (a single transaction must fit the journal and TRANSACTION_BYTES_MAX). */
+const OBJECT_SIZE_BYTES_MAX = 16 * 1024 * 1024;
+/** The working set: at most this many objects, using at most this share of the free space. */
+const OBJECT_COUNT_MAX = 4096;
+const OBJECT_SPACE_SHARE = 0.25;
+
+interface RunArgs {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly seconds: number;
+  readonly clients: number;
+  readonly pgCount: number;
+  readonly objectSizeBytes: number;
+  readonly seed: number;
+}
+
+function runArgs(args: ParsedArgs): RunArgs {
+  const objectSizeBytes = sizeOption(args, 'object-size', USAGE) ?? 4096;
+  if (objectSizeBytes > OBJECT_SIZE_BYTES_MAX) throw new UsageError(`--object-size: at most ${formatSize(OBJECT_SIZE_BYTES_MAX)}`, USAGE);
+  return {
+    path: stringOption(args, 'store', '.ebofs-data/store.img'),
+    sizeBytes: sizeOption(args, 'size', USAGE) ?? 1024 ** 3,
+    seconds: numberOption(args, 'seconds', 10, { min: 0.1, max: 86_400, integer: false }, USAGE),
+    clients: numberOption(args, 'clients', 16, { min: 1, max: 1024 }, USAGE),
+    pgCount: numberOption(args, 'pgs', 8, { min: 1, max: PG_COUNT_MAX }, USAGE),
+    objectSizeBytes,
+    seed: numberOption(args, 'seed', Date.now() % 2 ** 32, { min: 0, max: 2 ** 32 - 1 }, USAGE),
+  };
+}
+
+/** Opens the store, creating it first when the file does not exist. */
+async function createOrOpen(a: RunArgs, io: Io): Promise<EbofsStore> {
+  if (await pathExists(a.path)) {
+    io.out(`store        ${a.path} (existing)\n`);
+  } else {
+    await mkdir(dirname(a.path), { recursive: true });
+    await mkfs(a.path, { sizeBytes: a.sizeBytes });
+    io.out(`store        ${a.path} (created, ${formatSize(a.sizeBytes)})\n`);
+  }
+  return openStore(a.path);
+}
+
+/** Workload options sized to the store: the object set takes at most a quarter of the free space. */
+async function workloadOptions(store: EbofsStore, a: RunArgs): Promise<WorkloadOptions> {
+  const { available } = await store.statfs();
+  const fit = Math.floor((available * OBJECT_SPACE_SHARE) / a.objectSizeBytes);
+  const objectCount = Math.min(OBJECT_COUNT_MAX, fit);
+  if (objectCount < 1) throw new UsageError(`--object-size ${formatSize(a.objectSizeBytes)} does not fit this store's ${formatSize(available)} free`, USAGE);
+  return {
+    seconds: a.seconds, clients: a.clients, pool: 1, pgs: pgLayouts(1, a.pgCount), objectSizeBytes: a.objectSizeBytes,
+    objectCount, seed: a.seed, logKeep: 128, trimEvery: 32,
+  };
+}
+
+/** Ctrl-C ends the run early (the store is still closed and checked); a second one exits. */
+function onInterrupt(deadline: Deadline, io: Io): () => void {
+  let count = 0;
+  const handler = (): void => {
+    count++;
+    if (count > 1) process.exit(130);
+    io.err('\ninterrupted: stopping the clients, then close and fsck (Ctrl-C again to abort)\n');
+    deadline.stop();
+  };
+  process.on('SIGINT', handler);
+  return () => { process.off('SIGINT', handler); };
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: "the main job ('npm start'): OSD-shaped workload, clean close, reopen, fsck",
+  usage: USAGE,
+  positionalCount: 0,
+  options: {
+    store: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, clients: { type: 'string' },
+    pgs: { type: 'string' }, 'object-size': { type: 'string' }, seed: { type: 'string' },
+  },
+  async run(args, io) {
+    const a = runArgs(args);
+    const store = await createOrOpen(a, io);
+    let options: WorkloadOptions;
+    try {
+      options = await workloadOptions(store, a);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    io.out(`workload     ${a.seconds} s, ${a.clients} clients, ${a.pgCount} PGs in pool 1, ${formatSize(a.objectSizeBytes)} writes ` +
+      `over ${options.objectCount} objects, pg log keep ${options.logKeep} trim every ${options.trimEvery}; seed ${a.seed}\n`);
+    return runAndCheck(store, a, options, io);
+  },
+};
+
+async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptions, io: Io): Promise<number> {
+  const device = store.state.device;
+  const before: DeviceStats = device.stats();
+  const objects = workObjects(options.pool, a.pgCount, options.objectCount);
+  let record;
+  let seconds;
+  try {
+    record = newRecord(options, objects, await preparePgs(store, options.pgs));
+    const started = performance.now();
+    const deadline = new Deadline(a.seconds);
+    const progress = new ProgressLine({ write: (t) => io.err(t), isTTY: io.errIsTTY }, progressText(record, started));
+    const release = onInterrupt(deadline, io);
+    progress.start();
+    try {
+      await runWorkload(store, options, record, deadline);
+    } finally {
+      progress.stop();
+      release();
+    }
+    seconds = (performance.now() - started) / 1000;
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  const closeStarted = performance.now();
+  await store.close();
+  const closeSeconds = (performance.now() - closeStarted) / 1000;
+  const after = device.stats();
+  const deviceDelta: DeviceStats = {
+    readCount: after.readCount - before.readCount, readBytes: after.readBytes - before.readBytes,
+    writeCount: after.writeCount - before.writeCount, writeBytes: after.writeBytes - before.writeBytes,
+    flushCount: after.flushCount - before.flushCount,
+  };
+  const fsckStarted = performance.now();
+  const again = await openStore(a.path);
+  let findings;
+  let verify;
+  try {
+    findings = await runFsck(again, false, io);
+    verify = await verifyRun(again, record, a.objectSizeBytes);
+  } finally {
+    await again.close();
+  }
+  const fsckSeconds = (performance.now() - fsckStarted) / 1000;
+  io.out(formatSummary({ record, seconds, device: deviceDelta, closeSeconds, findings, fsckSeconds, verify }));
+  io.out(formatFindings(findings));
+  for (const problem of verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);
+  if (record.failure !== undefined) {
+    const f = record.failure;
+    io.err(`ebofs run: a write failed and stopped the run: ${f instanceof Error ? f.message : String(f)}\n`);
+  }
+  const ok = record.failure === undefined && findings.length === 0 && verify.problems.length === 0;
+  io.out(`result       ${ok ? 'ok' : 'FAILED'}\n`);
+  return ok ? EXIT_OK : EXIT_FAILURE;
+}

@@ -1,0 +1,67 @@
+/**
+ * tools/command.ts: the shape of one `ebofs` subcommand and typed access to its parsed
+ * options (node:util parseArgs gives `string | boolean | undefined` per option).
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { Io } from './io.js';
+import { UsageError } from './io.js';
+import { parseSize } from './format-size.js';
+
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+/** What parseArgs returned for one command line. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for the global help. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly usage: string;
+  readonly options: OptionSpecs;
+  /** How many positional arguments the command takes (exactly). */
+  readonly positionalCount: number;
+  /** Runs the command; resolves to the exit status. Throws UsageError or EbofsError. */
+  run(args: ParsedArgs, io: Io): Promise<number>;
+}
+
+/** A string option's value, or `fallback` when absent. */
+export function stringOption(args: ParsedArgs, name: string, fallback: string): string;
+export function stringOption(args: ParsedArgs, name: string): string | undefined;
+export function stringOption(args: ParsedArgs, name: string, fallback?: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : fallback;
+}
+
+/** A boolean flag. */
+export function flagOption(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/** A size option (`64M`), or undefined when absent; a bad value is a usage error. */
+export function sizeOption(args: ParsedArgs, name: string, usage: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text, `--${name}`);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err), usage);
+  }
+}
+
+/** A number option within [min, max] (integers only unless `integer` is false). */
+export function numberOption(
+  args: ParsedArgs, name: string, fallback: number, range: { min: number; max: number; integer?: boolean }, usage: string,
+): number {
+  const text = stringOption(args, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  const integer = range.integer ?? true;
+  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < range.min || value > range.max) {
+    throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'} in [${range.min}, ${range.max}], got ${JSON.stringify(text)}`, usage);
+  }
+  return value;
+}

@@ -1,0 +1,72 @@
+/**
+ * tools/store-facts.ts: superblock-level facts about an open store — geometry, checkpoint
+ * generation, space (statfs), and each collection with its bits and object count — as one
+ * JSON-friendly value (`ebofs stat --json`) and as text.
+ */
+import { type EbofsStore, LIST_OBJECTS_MAX, type StoreStatfs, GHOBJECT_MIN, type Ghobject } from '../engine/index.js';
+import { formatSize } from './format-size.js';
+
+export interface CollectionFacts {
+  readonly cid: string;
+  readonly bits: number;
+  readonly objects: number;
+}
+
+export interface StoreFacts {
+  readonly path: string;
+  readonly fsid: string;
+  readonly generation: number;
+  readonly deviceBytes: number;
+  readonly blockBytes: number;
+  readonly stripeUnitBytes: number;
+  readonly stripeWidth: number;
+  readonly journalBytes: number;
+  readonly floor: number;
+  readonly statfs: StoreStatfs;
+  readonly collections: readonly CollectionFacts[];
+  readonly objects: number;
+}
+
+/** Counts a collection's objects page by page (bounded pages of LIST_OBJECTS_MAX). */
+async function countObjects(store: EbofsStore, cid: string): Promise<number> {
+  let count = 0;
+  let start: Ghobject = GHOBJECT_MIN;
+  for (;;) {
+    const page = await store.listObjects(cid, { start, max: LIST_OBJECTS_MAX });
+    count += page.objects.length;
+    if (page.next.max) return count;
+    start = page.next;
+  }
+}
+
+export async function storeFacts(store: EbofsStore, path: string): Promise<StoreFacts> {
+  const sb = store.checkpointer.durableSuperblock;
+  const collections: CollectionFacts[] = [];
+  for (const cid of await store.listCollections()) {
+    collections.push({ cid, bits: await store.collectionBits(cid), objects: await countObjects(store, cid) });
+  }
+  return {
+    path, fsid: sb.fsid.toString('hex'), generation: sb.generation, deviceBytes: sb.deviceBytes,
+    blockBytes: sb.blockBytes, stripeUnitBytes: sb.stripeUnitBytes, stripeWidth: sb.stripeWidth,
+    journalBytes: sb.journalBytes, floor: await store.getFloor(), statfs: await store.statfs(), collections,
+    objects: collections.reduce((n, c) => n + c.objects, 0),
+  };
+}
+
+/** The facts as aligned text lines; at most `collectionLinesMax` collection lines. */
+export function formatFacts(facts: StoreFacts, collectionLinesMax = 64): string {
+  const s = facts.statfs;
+  const lines = [
+    `store       ${facts.path}`,
+    `fsid        ${facts.fsid}`,
+    `generation  ${facts.generation}`,
+    `device      ${formatSize(facts.deviceBytes)} (block ${formatSize(facts.blockBytes)}, stripe ${formatSize(facts.stripeUnitBytes)} x ${facts.stripeWidth})`,
+    `journal     ${formatSize(facts.journalBytes)}`,
+    `space       ${formatSize(s.allocated)} used, ${formatSize(s.available)} available, ${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,
+    `floor       ${facts.floor}`,
+    `collections ${facts.collections.length}, ${facts.objects} objects`,
+  ];
+  for (const c of facts.collections.slice(0, collectionLinesMax)) lines.push(`  ${c.cid.padEnd(16)} bits ${String(c.bits).padStart(2)}  ${c.objects} objects`);
+  if (facts.collections.length > collectionLinesMax) lines.push(`  ... ${facts.collections.length - collectionLinesMax} more`);
+  return `${lines.join('\n')}\n`;
+}
