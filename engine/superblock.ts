@@ -3,8 +3,8 @@
  *
  * Device layout (all offsets in bytes, little-endian everywhere):
  *
- *   block 0          superblock copy A (written for odd generations)
- *   block 1          superblock copy B (written for even generations)
+ *   block 0          superblock copy A (written for even generations)
+ *   block 1          superblock copy B (written for odd generations)
  *   [2, 2+J)         journal ring (journal/format.ts), J blocks
  *   [2+J, end)       data extents, metadata pages and the free-map blob, managed by alloc/
  *
