@@ -55,9 +55,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       io.out(command.usage);
       return EXIT_OK;
     }
-    if (args.positionals.length !== command.positionalCount) {
-      throw new UsageError(`expected ${command.positionalCount} argument(s), got ${args.positionals.length}`, command.usage);
-    }
+    checkPositionals(command, args.positionals);
     return await command.run(args, io);
   } catch (err) {
     return report(err, command, io);
@@ -74,6 +72,14 @@ function parse(command: Command, args: string[]): ParsedArgs {
       throw new UsageError(err.message, command.usage);
     }
     throw err;
+  }
+}
+
+function checkPositionals(command: Command, positionals: readonly string[]): void {
+  const names = command.positionalNames;
+  if (positionals.length < names.length) throw new UsageError(`missing ${names.slice(positionals.length).join(' ')}`, command.usage);
+  if (positionals.length > names.length) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[names.length])}`, command.usage);
   }
 }
 

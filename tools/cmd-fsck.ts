@@ -42,7 +42,7 @@ export const fsckCommand: Command = {
   name: 'fsck',
   summary: 'check a store (journal replay, then every invariant); exit 1 on findings',
   usage: USAGE,
-  positionalCount: 1,
+  positionalNames: ['<path>'],
   options: { deep: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(args, io) {
     const path = args.positionals[0]!;

@@ -34,7 +34,7 @@ export const mkfsCommand: Command = {
   name: 'mkfs',
   summary: 'create an empty store in a file or on a block device',
   usage: USAGE,
-  positionalCount: 1,
+  positionalNames: ['<path>'],
   options: {
     size: { type: 'string' }, journal: { type: 'string' }, 'stripe-unit': { type: 'string' },
     'stripe-width': { type: 'string' }, force: { type: 'boolean' },

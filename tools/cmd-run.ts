@@ -109,7 +109,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: "the main job ('npm start'): OSD-shaped workload, clean close, reopen, fsck",
   usage: USAGE,
-  positionalCount: 0,
+  positionalNames: [],
   options: {
     store: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, clients: { type: 'string' },
     pgs: { type: 'string' }, 'object-size': { type: 'string' }, seed: { type: 'string' },

@@ -20,7 +20,7 @@ export const statCommand: Command = {
   name: 'stat',
   summary: 'print superblock facts, space, collections and object counts',
   usage: USAGE,
-  positionalCount: 1,
+  positionalNames: ['<path>'],
   options: { json: { type: 'boolean' } },
   async run(args, io) {
     const path = args.positionals[0]!;

@@ -22,8 +22,8 @@ export interface Command {
   /** The full `--help` text. */
   readonly usage: string;
   readonly options: OptionSpecs;
-  /** How many positional arguments the command takes (exactly). */
-  readonly positionalCount: number;
+  /** Names of the positional arguments the command takes (exactly these), e.g. `['<path>']`. */
+  readonly positionalNames: readonly string[];
   /** Runs the command; resolves to the exit status. Throws UsageError or EbofsError. */
   run(args: ParsedArgs, io: Io): Promise<number>;
 }
