@@ -2,7 +2,8 @@
  * bench/engine-raw.ts: the raw-file peers of `bench engine`, and the shared timing helpers.
  *
  * - write+fdatasync: N concurrent loops of { pwrite 4 KiB; fdatasync } over a preallocated
- *   64 MiB file (overwrite in place: the best a program can do for one durable small write).
+ *   64 MiB file (overwrite in place: the best a program can do for one durable small write);
+ *   with 4 MiB blocks, the best a program can do when every 4 MiB write must be durable.
  * - sequential: 4 MiB pwrites to a fresh file until the round's time is up, then one fdatasync;
  *   MB/s counts the fdatasync (the bandwidth a durable bulk write gets from the file system).
  * - pread: random 4 KiB preads of the preallocated file (page cache), for the read workload.
@@ -65,9 +66,11 @@ export async function openRawFile(path: string): Promise<FileHandle> {
   return file;
 }
 
-/** N concurrent { pwrite 4 KiB; fdatasync } loops. */
-export async function rawWriteSyncRound(file: FileHandle, clients: number, durationMs: number): Promise<Sample> {
-  const block = Buffer.alloc(4 * KIB, 0xa5);
+/** N concurrent { pwrite `blockBytes` (default 4 KiB); fdatasync } loops. */
+export async function rawWriteSyncRound(
+  file: FileHandle, clients: number, durationMs: number, blockBytes = 4 * KIB,
+): Promise<Sample> {
+  const block = Buffer.alloc(blockBytes, 0xa5);
   let next = 0;
   const run = await timedClients(clients, durationMs, async () => {
     const offset = (next++ % (RAW_FILE_BYTES / block.byteLength)) * block.byteLength;
