@@ -14,7 +14,7 @@
  * - deep: every data block matches its checksum.
  * Findings are returned (empty = clean); fsck never repairs.
  */
-import { EbofsError } from '../common/errors.js';
+import { CorruptionError, EbofsError } from '../common/errors.js';
 import { decodeAllocator, type Extent } from '../alloc/index.js';
 import { check as checkTree } from '../btree/index.js';
 import { reachablePages } from '../btree/check.js';
@@ -56,10 +56,30 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
   const sb = superblock();
   used.push({ offset: 0, length: sb.journalOffset + sb.journalBytes });
   used.push({ offset: sb.freeMapOffset, length: sb.freeMapAllocBytes });
+  const damaged = new Set<string>();
+  /** Runs a walk over trees; a CorruptionError it meets becomes a finding, not a throw. */
+  const guard = (what: string, walk: () => void): void => {
+    try {
+      walk();
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+      report(err.code, `${what} ${err.location ?? ''}`.trim(), err.message);
+    }
+  };
   for (const name of TREE_NAMES) {
     const tree = s.trees[name];
-    for (const f of checkTree(tree)) report('ECORRUPT', `${name} tree ${f.location}`, f.problem);
-    for (const id of reachablePages(tree, tree.current)) used.push({ offset: id * PAGE_BYTES, length: PAGE_BYTES });
+    const problems = checkTree(tree);
+    for (const f of problems) report('ECORRUPT', `${name} tree ${f.location}`, f.problem);
+    if (problems.length > 0) damaged.add(name);
+    guard(`${name} tree`, () => {
+      for (const id of reachablePages(tree, tree.current)) used.push({ offset: id * PAGE_BYTES, length: PAGE_BYTES });
+    });
+  }
+  if (damaged.size > 0) {
+    // Ownership and space checks walk every tree; with a damaged tree they would only repeat
+    // (or trip over) what btree check already named.
+    report('ECORRUPT', 'metadata', `damaged trees (${[...damaged].join(', ')}): ownership and space checks skipped`);
+    return findings;
   }
   const nids = new Map<number, string>();
   for (const entry of s.trees.onodes.current.range()) {
