@@ -42,6 +42,7 @@ export async function runCampaign(
     if (found.length > 0) {
       violations += found.length;
       failures.push({ seed, violations: found });
+      if (options.progress !== false) process.stderr.write(`  seed ${seed}: ${found.length} violations\n`);
     }
     if (options.progress !== false && (i + 1) % 50 === 0) {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
