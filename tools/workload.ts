@@ -95,7 +95,7 @@ export async function preparePgs(store: EbofsStore, pgs: readonly PgLayout[]): P
     if (await store.collectionExists(layout.cid)) {
       const bits = await store.collectionBits(layout.cid);
       if (bits !== layout.bits) {
-        throw new EbofsError('EINVAL', `collection ${layout.cid} has ${bits} bits, this --pgs needs ${layout.bits}`);
+        throw new EbofsError('EINVAL', `collection ${layout.cid} has ${bits} bits but --pgs ${pgs.length} needs ${layout.bits}: use the --pgs this store was run with, or another --store`);
       }
       const info = (await store.exists(layout.cid, layout.metaOid))
         ? (await store.omapGetValues(layout.cid, layout.metaOid, ['_fastinfo'])).get('_fastinfo') : undefined;
@@ -151,14 +151,17 @@ export function buildWrite(options: WorkloadOptions, record: WorkloadRecord, obj
   const { cid, metaOid } = pg.layout;
   const version = pg.version++;
   const size = options.objectSizeBytes;
+  // A write_full: an object written with a larger --object-size by an earlier run is cut to
+  // this size on its first write of the run (Ceph's WRITEFULL truncates a longer object too).
+  const cut = object.version === 0;
   object.version = version;
   object.poolOffset = random.int((record.dataPool.byteLength - size) / 64 + 1) * 64;
   const info = objectInfo(object, pg.epoch, version, size);
   const logKey = pgLogKey(pg.epoch, version);
   const logValue = padded(`modify ${object.name} by client.${client} v ${pg.epoch}'${version} prior ${version - 1}`, PG_LOG_VALUE_BYTES);
-  const t = new Transaction()
-    .write(cid, object.oid, 0, objectData(record.dataPool, object.poolOffset, size, object.name, version))
-    .setattr(cid, object.oid, '_', info)
+  const t = new Transaction().write(cid, object.oid, 0, objectData(record.dataPool, object.poolOffset, size, object.name, version));
+  if (cut) t.truncate(cid, object.oid, size);
+  t.setattr(cid, object.oid, '_', info)
     .omapSetKeys(cid, metaOid, [[logKey, logValue], ['_fastinfo', fastInfo(pg.epoch, version)]]);
   record.metaBytes += 1 + info.byteLength + logKey.length + logValue.byteLength + 9 + 40;
   if (version % options.trimEvery === 0 && version - options.logKeep + 1 > pg.logFirst) {
