@@ -166,14 +166,15 @@ async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptio
   const fsckStarted = performance.now();
   const again = await openStore(a.path);
   let findings;
+  let fsckSeconds;
   let verify;
   try {
     findings = await runFsck(again, false, io);
+    fsckSeconds = (performance.now() - fsckStarted) / 1000;
     verify = await verifyRun(again, record, a.objectSizeBytes);
   } finally {
     await again.close();
   }
-  const fsckSeconds = (performance.now() - fsckStarted) / 1000;
   io.out(formatSummary({ record, seconds, device: deviceDelta, closeSeconds, findings, fsckSeconds, verify }));
   io.out(formatFindings(findings));
   for (const problem of verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);

@@ -61,8 +61,8 @@ export function formatSummary(s: RunSummary): string {
       `${amp === undefined ? '-' : amp.toFixed(2)} device bytes per user byte (through close)`);
   }
   lines.push(`close        clean in ${s.closeSeconds.toFixed(2)} s`);
-  lines.push(`fsck         ${s.findings.length === 0 ? 'clean' : `${s.findings.length} finding(s)`} after reopen (${s.fsckSeconds.toFixed(2)} s)`);
+  lines.push(`fsck         ${s.findings.length === 0 ? 'clean' : `${s.findings.length} finding(s)`} after reopen (reopen and fsck ${s.fsckSeconds.toFixed(2)} s)`);
   const v = s.verify;
-  lines.push(`verify       ${v.problems.length === 0 ? 'ok' : `${v.problems.length} problem(s)`}: ${v.objectsChecked} objects read back, ${v.pgsChecked} pg logs checked`);
+  lines.push(`verify       ${v.problems.length === 0 ? 'ok' : `${v.problems.length} problem(s)`}: ${v.objectsChecked} objects read back, ${v.pgsChecked} pg logs checked (${v.seconds.toFixed(2)} s)`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,20 +9,24 @@ import type { EbofsStore } from '../engine/index.js';
 import { pgLogKey, pgLogVersion } from './pg.js';
 import { type PgState, type WorkloadRecord, objectData, objectInfoVersion } from './workload.js';
 
-/** Most object bytes verify reads back (keeps the check to a second or so). */
+/** Most object bytes and objects verify reads back (keeps the check to a second or so). */
 export const VERIFY_READ_BYTES_MAX = 64 * 1024 * 1024;
+export const VERIFY_OBJECT_COUNT_MAX = 1024;
 
 export interface VerifyResult {
   objectsChecked: number;
   pgsChecked: number;
   problems: string[];
+  seconds: number;
 }
 
 /** Checks the objects and pg logs `record` says were written last. */
 export async function verifyRun(store: EbofsStore, record: WorkloadRecord, objectSizeBytes: number): Promise<VerifyResult> {
-  const result: VerifyResult = { objectsChecked: 0, pgsChecked: 0, problems: [] };
+  const started = performance.now();
+  const result: VerifyResult = { objectsChecked: 0, pgsChecked: 0, problems: [], seconds: 0 };
   let budget = VERIFY_READ_BYTES_MAX;
   for (const object of record.objects) {
+    if (result.objectsChecked >= VERIFY_OBJECT_COUNT_MAX) break;
     if (object.version === 0 || budget < objectSizeBytes) continue;
     budget -= objectSizeBytes;
     const cid = record.pgStates[object.pgIndex]!.layout.cid;
@@ -39,6 +43,7 @@ export async function verifyRun(store: EbofsStore, record: WorkloadRecord, objec
     result.problems.push(...await verifyPgLog(store, pg));
     result.pgsChecked++;
   }
+  result.seconds = (performance.now() - started) / 1000;
   return result;
 }
 
