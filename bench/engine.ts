@@ -15,14 +15,15 @@
  * Metrics: ops/s, MB/s (user bytes), latency p50/p99 (ms), and for the ebofs write workloads
  * device bytes written per user byte (FileDevice stats over the round plus a checkpoint
  * taken after it, so deferred small-write data and pages are charged to the round that made
- * them). Ratio rows: ebofs / raw for ops/s and MB/s of the matching workloads.
+ * them). Ratio rows "ebofs/<peer>": ebofs over the peer per round (paired), summarised as
+ * median, min and max over the rounds.
  *
  * Targets (issue 5): write 4KiB x1 ops/s >= 0.8x raw write+fdatasync; write 4MiB MB/s >= 0.8x
  * raw sequential.
  */
 import { join } from 'node:path';
 import { mkfs, open, type EbofsStore, Transaction, type ObjectId } from '../engine/index.js';
-import { type Bench, type BenchRow, type Sample, interleave, ratioRows } from './harness.js';
+import { type Bench, type BenchRow, type Sample, type SystemUnderTest, interleave, summarise } from './harness.js';
 import {
   KIB, MIB, openRawFile, rateSample, rawReadRound, rawSequentialRound, rawWriteSyncRound, timedClients,
 } from './engine-raw.js';
@@ -37,6 +38,35 @@ const JOURNAL_BYTES = 128 * MIB;
 const UNITS: Record<string, string> = {
   'ops/s': 'ops/s', 'MB/s': 'MB/s', 'p50 ms': 'ms', 'p99 ms': 'ms', 'device B/user B': 'bytes/byte',
 };
+
+/**
+ * Runs `interleave` and adds ratio rows ebofs/peer for `metrics`, computed per round (each
+ * round's ebofs sample over the same round's peer sample) and summarised: on a shared, noisy
+ * machine the paired ratio is far steadier than the ratio of two medians.
+ */
+async function compare(
+  workload: string, systems: SystemUnderTest[], rounds: number, ratios: Record<string, string[]>,
+): Promise<BenchRow[]> {
+  const samples = new Map<string, Sample[]>();
+  const recorded = systems.map((sut) => ({
+    system: sut.system,
+    round: async (): Promise<Sample> => {
+      const sample = await sut.round();
+      samples.set(sut.system, [...(samples.get(sut.system) ?? []), sample]);
+      return sample;
+    },
+  }));
+  const rows = await interleave(workload, recorded, rounds, UNITS);
+  const mine = samples.get('ebofs') ?? [];
+  for (const [peer, metrics] of Object.entries(ratios)) {
+    const theirs = samples.get(peer) ?? [];
+    for (const metric of metrics) {
+      const values = mine.map((m, r) => (m[metric] ?? NaN) / (theirs[r]?.[metric] ?? NaN)).filter(Number.isFinite);
+      rows.push(summarise(workload, `ebofs/${peer}`, metric, 'ratio', values));
+    }
+  }
+  return rows;
+}
 
 /** The mounted store and what the write rounds left behind for the read rounds. */
 interface Subject {
@@ -128,42 +158,34 @@ const bench: Bench = {
     const s = await mountSubject(join(ctx.scratchDir, 'store.img'), 16);
     const raw = await openRawFile(join(ctx.scratchDir, 'raw.img'));
     const seqPath = join(ctx.scratchDir, 'seq.img');
-    const add = (found: BenchRow[], peer: string, metrics: string[]): void => {
-      rows.push(...found, ...ratioRows(found, 'ebofs', peer).filter((r) => metrics.includes(r.metric)));
-    };
     try {
       for (const clients of [1, 16]) {
-        const found = await interleave(`write 4KiB x${clients}`, [
+        rows.push(...await compare(`write 4KiB x${clients}`, [
           { system: 'ebofs', round: () => write4k(s, clients, durationMs) },
           { system: 'write+fdatasync', round: () => rawWriteSyncRound(raw, clients, durationMs) },
-        ], rounds, UNITS);
-        add(found, 'write+fdatasync', ['ops/s']);
+        ], rounds, { 'write+fdatasync': ['ops/s'] }));
         ctx.log(`write 4KiB x${clients}: done`);
       }
       for (const clients of [1, 4]) {
-        const found = await interleave(`write 4MiB x${clients}`, [
+        rows.push(...await compare(`write 4MiB x${clients}`, [
           { system: 'ebofs', round: () => write4m(s, clients, durationMs) },
           { system: 'sequential', round: () => rawSequentialRound(seqPath, durationMs) },
           { system: 'write+fdatasync', round: () => rawWriteSyncRound(raw, clients, durationMs, 4 * MIB) },
-        ], rounds, UNITS);
-        add(found, 'sequential', ['MB/s']);
-        rows.push(...ratioRows(found, 'ebofs', 'write+fdatasync').filter((r) => r.metric === 'MB/s'));
+        ], rounds, { sequential: ['MB/s'], 'write+fdatasync': ['MB/s'] }));
         ctx.log(`write 4MiB x${clients}: done`);
       }
       for (const clients of [1, 16]) {
-        const found = await interleave(`read 4KiB x${clients}`, [
+        rows.push(...await compare(`read 4KiB x${clients}`, [
           { system: 'ebofs', round: () => read4k(s, clients, durationMs, 7 + clients) },
           { system: 'pread', round: () => rawReadRound(raw, clients, durationMs, 7 + clients) },
-        ], rounds, UNITS);
-        add(found, 'pread', ['ops/s']);
+        ], rounds, { pread: ['ops/s'] }));
         ctx.log(`read 4KiB x${clients}: done`);
       }
       for (const clients of [1, 16]) {
-        const found = await interleave(`pg-log x${clients}`, [
+        rows.push(...await compare(`pg-log x${clients}`, [
           { system: 'ebofs', round: () => pgLog(s, clients, durationMs) },
           { system: 'write+fdatasync', round: () => rawWriteSyncRound(raw, clients, durationMs) },
-        ], rounds, UNITS);
-        add(found, 'write+fdatasync', ['ops/s']);
+        ], rounds, { 'write+fdatasync': ['ops/s'] }));
         ctx.log(`pg-log x${clients}: done`);
       }
       const findings = await s.store.fsck();
