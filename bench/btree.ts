@@ -299,7 +299,7 @@ const bench: Bench = {
     const data = makeData(keyCount, 42);
     const rows: BenchRow[] = [];
     ctx.log('bulk load');
-    rows.push(...await bulkLoad(ctx, data, ctx.quick ? 3 : 3));
+    rows.push(...await bulkLoad(ctx, data, 5));
     ctx.log('loading all systems');
     const loaded = await loadAll(ctx, data);
     ctx.log('random get');

@@ -225,3 +225,29 @@ test('reader table: pins hold back reclamation until released', (t) => {
   t.is(reclaimer.reclaim(), result.freed.length);
   t.is(table.oldestPinned(), undefined);
 });
+
+test('duplicates: deleting a key removes every value, across many leaves', (t) => {
+  const d = makeDescriptor({ key: { kind: 'variable', prefixBytes: 1 }, value: { kind: 'variable', prefixBytes: 1 }, duplicates: true });
+  const { tree, store } = fresh(d, 512);
+  const b = tree.begin();
+  for (const k of ['a', 'b', 'c']) for (let v = 0; v < 300; v++) b.put(enc(k), enc(`value-${String(v).padStart(4, '0')}`));
+  b.commit();
+  t.deepEqual(check(tree), []);
+  const b2 = tree.begin();
+  t.true(b2.delete(enc('b')));
+  t.false(b2.delete(enc('b')));
+  t.true(b2.delete(enc('a'), enc('value-0007')));
+  for (const id of b2.commit().freed) store.free(id);
+  t.deepEqual(check(tree), []);
+  t.is(tree.current.count, 599);
+  t.deepEqual(tree.current.getAll(enc('b')), []);
+  t.is(tree.current.getAll(enc('a')).length, 299);
+  t.is(dec(tree.current.get(enc('c'))), 'value-0000');
+  const b3 = tree.begin();
+  t.true(b3.delete(enc('a')));
+  t.true(b3.delete(enc('c')));
+  const result = b3.commit();
+  t.is(result.root.kind, 'empty');
+  for (const id of result.freed) store.free(id);
+  t.is(store.allocatedPageCount, 0);
+});
