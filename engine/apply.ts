@@ -130,7 +130,7 @@ function copyData(ctx: TxnContext, source: Found, target: Found, from: number, l
   for (let pos = 0; pos < length; pos += chunk) {
     const n = Math.min(chunk, length - pos);
     const bytes = readRangeSync(ctx, source.onode.nid, from + pos, n, label);
-    writeRange(ctx, target.onode.nid, to + pos, bytes, label);
+    writeRange(ctx, target.onode.nid, to + pos, bytes, label, false);
   }
 }
 

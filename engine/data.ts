@@ -87,15 +87,17 @@ export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: numbe
 }
 
 /**
- * Writes `data` at byte `offset` of object `nid` (copy-on-write). `zero` writes zeros without
- * allocating whole blocks (they become holes).
+ * Writes `data` at byte `offset` of object `nid` (copy-on-write). Only the data of a write op
+ * may take the large path (`journaled` false): its placement is journaled under the op's index,
+ * so there must be one per op. Copies made by clone and cloneRange go the small path; replay
+ * recomputes them from the source, which replay has restored by then.
  */
-export function writeRange(ctx: TxnContext, nid: number, offset: number, data: Uint8Array, where: string): void {
+export function writeRange(ctx: TxnContext, nid: number, offset: number, data: Uint8Array, where: string, largeAllowed = true): void {
   if (data.byteLength === 0) return;
   const b0 = Math.floor(offset / BLOCK_BYTES);
   const b1 = Math.ceil((offset + data.byteLength) / BLOCK_BYTES);
   const key = `${ctx.transactionIndex}:${ctx.opIndex}`;
-  const replayed = ctx.replayPlacements?.get(key);
+  const replayed = largeAllowed ? ctx.replayPlacements?.get(key) : undefined;
   if (replayed !== undefined) {
     punch(ctx, nid, b0, b1, where);
     mapExtents(ctx, nid, b0, replayed.extents, replayed.csums);
@@ -109,7 +111,7 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
     readLogicalBlockSync(ctx, nid, b1 - 1, where).copy(merged, (b1 - 1 - b0) * BLOCK_BYTES);
   }
   merged.set(data, head);
-  placeBlocks(ctx, nid, b0, merged, data.byteLength >= LARGE_WRITE_BYTES, where);
+  placeBlocks(ctx, nid, b0, merged, largeAllowed && data.byteLength >= LARGE_WRITE_BYTES, where);
 }
 
 /** Puts whole blocks `merged` at logical block `b0`, replacing what was mapped there. */
@@ -127,6 +129,8 @@ function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, l
   }
   mapExtents(ctx, nid, b0, extents, csums);
   if (large) {
+    assert(!ctx.placements.some((p) => p.transactionIndex === ctx.transactionIndex && p.opIndex === ctx.opIndex),
+      'two large placements for one op');
     const placement: Placement = { transactionIndex: ctx.transactionIndex, opIndex: ctx.opIndex, extents, csums };
     ctx.placements.push(placement);
   }

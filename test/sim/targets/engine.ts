@@ -95,6 +95,7 @@ class Run {
     let acked = 0;
     this.pending.forEach((q, i) => { if (q.acked) acked = i + 1; });
     for (let i = 0; i < acked; i++) await this.feed(this.pending[i]!);
+    const atAcked = await dumpStoreState(this.model);
     for (let k = acked; ; k++) {
       if (await dumpStoreState(this.model) === got) {
         this.ctx.log(`incarnation ${index}: recovered ${k} of ${this.pending.length} vectors (${acked} acked)`);
@@ -104,7 +105,8 @@ class Run {
       if (k >= this.pending.length) break;
       await this.feed(this.pending[k]!);
     }
-    this.violations.push(`incarnation ${index}: recovered state matches no prefix between ${acked} (acked) and ${this.pending.length} vectors`);
+    this.violations.push(`incarnation ${index}: recovered state matches no prefix between ${acked} (acked) and ` +
+      `${this.pending.length} vectors; first difference from the acked prefix: ${firstDifference(got, atAcked)}`);
     return false;
   }
 
@@ -114,6 +116,15 @@ class Run {
       this.violations.push(`model rejected a vector the engine accepted: ${String(err)}`);
     });
   }
+}
+
+function firstDifference(got: string, want: string): string {
+  const a = got.split('\n');
+  const b = want.split('\n');
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return `line ${i}: recovered ${JSON.stringify(a[i]?.slice(0, 200))} vs model ${JSON.stringify(b[i]?.slice(0, 200))}`;
+  }
+  return 'none';
 }
 
 const target: SimTarget = {
