@@ -65,7 +65,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 function parse(command: Command, args: string[]): ParsedArgs {
   try {
     return parseArgs({
-      args, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true,
+      args,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
     });
   } catch (err) {
     if (err instanceof TypeError && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
@@ -77,7 +80,9 @@ function parse(command: Command, args: string[]): ParsedArgs {
 
 function checkPositionals(command: Command, positionals: readonly string[]): void {
   const names = command.positionalNames;
-  if (positionals.length < names.length) throw new UsageError(`missing ${names.slice(positionals.length).join(' ')}`, command.usage);
+  if (positionals.length < names.length) {
+    throw new UsageError(`missing ${names.slice(positionals.length).join(' ')}`, command.usage);
+  }
   if (positionals.length > names.length) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[names.length])}`, command.usage);
   }
@@ -90,10 +95,12 @@ function report(err: unknown, command: Command, io: Io): number {
     return EXIT_USAGE;
   }
   if (err instanceof EbofsError && err.code !== 'EASSERT') {
-    io.err(`ebofs: ${err.message}${err.location !== undefined && !err.message.includes(err.location) ? ` (at ${err.location})` : ''}\n`);
+    const where = err.location !== undefined && !err.message.includes(err.location) ? ` (at ${err.location})` : '';
+    io.err(`ebofs: ${err.message}${where}\n`);
     if (debug) io.err(`${err.stack ?? ''}\n`);
     return EXIT_FAILURE;
   }
-  io.err(`ebofs ${command.name}: unexpected error (a bug in ebofs):\n${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  const text = err instanceof Error ? err.stack ?? err.message : String(err);
+  io.err(`ebofs ${command.name}: unexpected error (a bug in ebofs):\n${text}\n`);
   return EXIT_FAILURE;
 }

@@ -24,7 +24,8 @@ options:
 export async function runFsck(store: EbofsStore, deep: boolean, io: Io): Promise<FsckFinding[]> {
   let done = 0;
   let total = 0;
-  const progress = new ProgressLine({ write: (t) => io.err(t), isTTY: io.errIsTTY }, () => `fsck: verifying data blocks ${done}/${total}`);
+  const sink = { write: (t: string) => io.err(t), isTTY: io.errIsTTY };
+  const progress = new ProgressLine(sink, () => `fsck: verifying data blocks ${done}/${total}`);
   if (io.errIsTTY) progress.start();
   try {
     return await store.fsck({ deep, onProgress: (d, t) => { done = d; total = t; } });

@@ -51,7 +51,9 @@ export const mkfsCommand: Command = {
     if (stripeUnit !== undefined) options.stripeUnitBytes = stripeUnit;
     if (typeof widthText === 'string') {
       const width = Number(widthText);
-      if (!Number.isInteger(width) || width < 1) throw new UsageError(`--stripe-width: expected a positive integer, got ${JSON.stringify(widthText)}`, USAGE);
+      if (!Number.isInteger(width) || width < 1) {
+        throw new UsageError(`--stripe-width: expected a positive integer, got ${JSON.stringify(widthText)}`, USAGE);
+      }
       if (stripeUnit === undefined) throw new UsageError('--stripe-width needs --stripe-unit', USAGE);
       options.stripeWidth = width;
     }

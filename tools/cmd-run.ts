@@ -56,7 +56,9 @@ interface RunArgs {
 
 function runArgs(args: ParsedArgs): RunArgs {
   const objectSizeBytes = sizeOption(args, 'object-size', USAGE) ?? 4096;
-  if (objectSizeBytes > OBJECT_SIZE_BYTES_MAX) throw new UsageError(`--object-size: at most ${formatSize(OBJECT_SIZE_BYTES_MAX)}`, USAGE);
+  if (objectSizeBytes > OBJECT_SIZE_BYTES_MAX) {
+    throw new UsageError(`--object-size: at most ${formatSize(OBJECT_SIZE_BYTES_MAX)}`, USAGE);
+  }
   return {
     path: stringOption(args, 'store', '.ebofs-data/store.img'),
     sizeBytes: sizeOption(args, 'size', USAGE) ?? 1024 ** 3,
@@ -85,7 +87,10 @@ async function workloadOptions(store: EbofsStore, a: RunArgs): Promise<WorkloadO
   const { available } = await store.statfs();
   const fit = Math.floor((available * OBJECT_SPACE_SHARE) / a.objectSizeBytes);
   const objectCount = Math.min(OBJECT_COUNT_MAX, fit);
-  if (objectCount < 1) throw new UsageError(`--object-size ${formatSize(a.objectSizeBytes)} does not fit this store's ${formatSize(available)} free`, USAGE);
+  if (objectCount < 1) {
+    const what = `--object-size ${formatSize(a.objectSizeBytes)} does not fit in ${formatSize(available)} free`;
+    throw new UsageError(what, USAGE);
+  }
   return {
     seconds: a.seconds, clients: a.clients, pool: 1, pgs: pgLayouts(1, a.pgCount), objectSizeBytes: a.objectSizeBytes,
     objectCount, seed: a.seed, logKeep: 128, trimEvery: 32,
@@ -124,8 +129,9 @@ export const runCommand: Command = {
       await store.close();
       throw err;
     }
-    io.out(`workload     ${a.seconds} s, ${a.clients} clients, ${a.pgCount} PGs in pool 1, ${formatSize(a.objectSizeBytes)} writes ` +
-      `over ${options.objectCount} objects, pg log keep ${options.logKeep} trim every ${options.trimEvery}; seed ${a.seed}\n`);
+    io.out(`workload     ${a.seconds} s, ${a.clients} clients, ${a.pgCount} PGs in pool 1, ` +
+      `${formatSize(a.objectSizeBytes)} writes over ${options.objectCount} objects, ` +
+      `pg log keep ${options.logKeep} trim every ${options.trimEvery}; seed ${a.seed}\n`);
     return runAndCheck(store, a, options, io);
   },
 };

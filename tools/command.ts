@@ -52,16 +52,26 @@ export function sizeOption(args: ParsedArgs, name: string, usage: string): numbe
   }
 }
 
+/** Bounds of a number option; integers only unless `integer` is false. */
+export interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
+}
+
 /** A number option within [min, max] (integers only unless `integer` is false). */
 export function numberOption(
-  args: ParsedArgs, name: string, fallback: number, range: { min: number; max: number; integer?: boolean }, usage: string,
+  args: ParsedArgs, name: string, fallback: number, range: NumberRange, usage: string,
 ): number {
   const text = stringOption(args, name);
   if (text === undefined) return fallback;
   const value = Number(text);
   const integer = range.integer ?? true;
-  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < range.min || value > range.max) {
-    throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'} in [${range.min}, ${range.max}], got ${JSON.stringify(text)}`, usage);
+  const valid = text.trim() !== '' && Number.isFinite(value) && (!integer || Number.isInteger(value));
+  if (!valid || value < range.min || value > range.max) {
+    const kind = integer ? 'an integer' : 'a number';
+    const got = JSON.stringify(text);
+    throw new UsageError(`--${name}: expected ${kind} in [${range.min}, ${range.max}], got ${got}`, usage);
   }
   return value;
 }

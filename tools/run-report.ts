@@ -52,7 +52,8 @@ export function formatSummary(s: RunSummary): string {
   const amp = writeAmplification(s);
   const lines = [
     `ops          ${r.ops} in ${s.seconds.toFixed(1)} s: ${(r.ops / s.seconds).toFixed(0)} ops/s, ${r.trims} log trims`,
-    `throughput   ${formatRate(r.dataBytes, s.seconds)} of object data (${formatSize(r.dataBytes)}; plus ${formatSize(r.metaBytes)} of xattrs and omap)`,
+    `throughput   ${formatRate(r.dataBytes, s.seconds)} of object data ` +
+      `(${formatSize(r.dataBytes)}; plus ${formatSize(r.metaBytes)} of xattrs and omap)`,
     `latency      p50 ${formatMs(p50!)}  p99 ${formatMs(p99!)}  max ${formatMs(pmax!)} (queue to durable)`,
   ];
   if (s.device !== undefined) {
@@ -61,8 +62,11 @@ export function formatSummary(s: RunSummary): string {
       `${amp === undefined ? '-' : amp.toFixed(2)} device bytes per user byte (through close)`);
   }
   lines.push(`close        clean in ${s.closeSeconds.toFixed(2)} s`);
-  lines.push(`fsck         ${s.findings.length === 0 ? 'clean' : `${s.findings.length} finding(s)`} after reopen (reopen and fsck ${s.fsckSeconds.toFixed(2)} s)`);
+  const fsck = s.findings.length === 0 ? 'clean' : `${s.findings.length} finding(s)`;
+  lines.push(`fsck         ${fsck} after reopen (reopen and fsck ${s.fsckSeconds.toFixed(2)} s)`);
   const v = s.verify;
-  lines.push(`verify       ${v.problems.length === 0 ? 'ok' : `${v.problems.length} problem(s)`}: ${v.objectsChecked} objects read back, ${v.pgsChecked} pg logs checked (${v.seconds.toFixed(2)} s)`);
+  const verdict = v.problems.length === 0 ? 'ok' : `${v.problems.length} problem(s)`;
+  lines.push(`verify       ${verdict}: ${v.objectsChecked} objects read back, ${v.pgsChecked} pg logs checked ` +
+    `(${v.seconds.toFixed(2)} s)`);
   return `${lines.join('\n')}\n`;
 }

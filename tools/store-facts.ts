@@ -60,13 +60,18 @@ export function formatFacts(facts: StoreFacts, collectionLinesMax = 64): string 
     `store       ${facts.path}`,
     `fsid        ${facts.fsid}`,
     `generation  ${facts.generation}`,
-    `device      ${formatSize(facts.deviceBytes)} (block ${formatSize(facts.blockBytes)}, stripe ${formatSize(facts.stripeUnitBytes)} x ${facts.stripeWidth})`,
+    `device      ${formatSize(facts.deviceBytes)} (block ${formatSize(facts.blockBytes)}, ` +
+      `stripe ${formatSize(facts.stripeUnitBytes)} x ${facts.stripeWidth})`,
     `journal     ${formatSize(facts.journalBytes)}`,
-    `space       ${formatSize(s.allocated)} used, ${formatSize(s.available)} available, ${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,
+    `space       ${formatSize(s.allocated)} used, ${formatSize(s.available)} available, ` +
+      `${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,
     `floor       ${facts.floor}`,
     `collections ${facts.collections.length}, ${facts.objects} objects`,
   ];
-  for (const c of facts.collections.slice(0, collectionLinesMax)) lines.push(`  ${c.cid.padEnd(16)} bits ${String(c.bits).padStart(2)}  ${c.objects} objects`);
-  if (facts.collections.length > collectionLinesMax) lines.push(`  ... ${facts.collections.length - collectionLinesMax} more`);
+  for (const c of facts.collections.slice(0, collectionLinesMax)) {
+    lines.push(`  ${c.cid.padEnd(16)} bits ${String(c.bits).padStart(2)}  ${c.objects} objects`);
+  }
+  const more = facts.collections.length - collectionLinesMax;
+  if (more > 0) lines.push(`  ... ${more} more`);
   return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,8 @@
  */
 import type { EbofsStore } from '../engine/index.js';
 import { pgLogKey, pgLogVersion } from './pg.js';
-import { type PgState, type WorkloadRecord, objectData, objectInfoVersion } from './workload.js';
+import type { PgState, WorkloadRecord } from './workload.js';
+import { objectData, objectInfoVersion } from './osd-txn.js';
 
 /** Most object bytes and objects verify reads back (keeps the check to a second or so). */
 export const VERIFY_READ_BYTES_MAX = 64 * 1024 * 1024;
@@ -21,7 +22,9 @@ export interface VerifyResult {
 }
 
 /** Checks the objects and pg logs `record` says were written last. */
-export async function verifyRun(store: EbofsStore, record: WorkloadRecord, objectSizeBytes: number): Promise<VerifyResult> {
+export async function verifyRun(
+  store: EbofsStore, record: WorkloadRecord, objectSizeBytes: number,
+): Promise<VerifyResult> {
   const started = performance.now();
   const result: VerifyResult = { objectsChecked: 0, pgsChecked: 0, problems: [], seconds: 0 };
   let budget = VERIFY_READ_BYTES_MAX;
@@ -32,10 +35,11 @@ export async function verifyRun(store: EbofsStore, record: WorkloadRecord, objec
     const cid = record.pgStates[object.pgIndex]!.layout.cid;
     const expected = objectData(record.dataPool, object.poolOffset, objectSizeBytes, object.name, object.version);
     const actual = await store.read(cid, object.oid);
-    if (!actual.equals(expected)) result.problems.push(`${cid}/${object.name}: data differs from version ${object.version}`);
+    const where = `${cid}/${object.name}`;
+    if (!actual.equals(expected)) result.problems.push(`${where}: data differs from version ${object.version}`);
     const infoVersion = objectInfoVersion(await store.getattr(cid, object.oid, '_'));
     if (infoVersion !== object.version) {
-      result.problems.push(`${cid}/${object.name}: object info names version ${infoVersion}, expected ${object.version}`);
+      result.problems.push(`${where}: object info names version ${infoVersion}, expected ${object.version}`);
     }
     result.objectsChecked++;
   }
@@ -60,11 +64,13 @@ async function verifyPgLog(store: EbofsStore, pg: PgState): Promise<string[]> {
   }
   const expectedCount = last - pg.logFirst + 1;
   if (versions.length !== expectedCount || versions[0] !== pg.logFirst || versions[versions.length - 1] !== last) {
-    problems.push(`${cid} pg log: ${versions.length} entries ${versions[0]}..${versions[versions.length - 1]}, expected ${pg.logFirst}..${last}`);
+    const found = `${versions.length} entries ${versions[0]}..${versions[versions.length - 1]}`;
+    problems.push(`${cid} pg log: ${found}, expected ${pg.logFirst}..${last}`);
   }
   const info = (await store.omapGetValues(cid, metaOid, ['_fastinfo'])).get('_fastinfo');
   if (info?.toString('latin1') !== `last_update ${pg.epoch}'${last}`) {
-    problems.push(`${cid} _fastinfo is ${JSON.stringify(info?.toString('latin1'))}, expected last_update ${pg.epoch}'${last}`);
+    const found = JSON.stringify(info?.toString('latin1'));
+    problems.push(`${cid} _fastinfo is ${found}, expected last_update ${pg.epoch}'${last}`);
   }
   return problems;
 }

@@ -57,7 +57,10 @@ test('mkfs, run, fsck and stat --json on a fresh store', async (t) => {
     t.regex(fsck.out, /clean/);
     const stat = await cli('stat', store, '--json');
     t.is(stat.code, 0, stat.err);
-    const facts = JSON.parse(stat.out) as { collections: { cid: string; bits: number; objects: number }[]; statfs: { total: number } };
+    const facts = JSON.parse(stat.out) as {
+      collections: { cid: string; bits: number; objects: number }[];
+      statfs: { total: number };
+    };
     t.deepEqual(facts.collections.map((c) => [c.cid, c.bits]), [['1.0_head', 2], ['1.1_head', 1], ['1.2_head', 2]]);
     t.true(facts.collections.every((c) => c.objects >= 1)); // at least the PG meta object
     t.is(facts.statfs.total, 64 * 1024 * 1024);
