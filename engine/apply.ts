@@ -13,7 +13,7 @@ import { type Op, type OpOf } from './types-ops.js';
 import { type Ghobject, formatGhobject } from './types.js';
 import { COLLECTION_COUNT_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX } from './limits.js';
 import {
-  META_KEY_BYTES_MAX, type OnodeRecord, decodeOnode, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
+  type OnodeRecord, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
 } from './meta-keys.js';
 import { deleteChunked, deleteRange, getChunked, iterateChunked, putChunked } from './chunked.js';
 import { readLogicalBlockSync, removeData, truncateData, writeRange, zeroRange, extentsIn } from './data.js';

@@ -14,7 +14,6 @@
  */
 import { EbofsError } from '../common/errors.js';
 import type { Journal } from '../journal/index.js';
-import type { TreeReader } from '../btree/index.js';
 import { parseCollectionId, type CollectionId } from './collection.js';
 import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
 import {
@@ -25,7 +24,7 @@ import type { ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, Om
 import { type Transaction, TransactionError } from './transaction.js';
 import { isToleratedError } from './types-ops.js';
 import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTIONS_PER_BATCH_MAX, TRANSACTION_BYTES_MAX } from './limits.js';
-import { type OnodeRecord, decodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
+import { type OnodeRecord, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
 import { getChunked, iterateChunked } from './chunked.js';
 import { getOnode, scanOnodes } from './onode-keys.js';
 import { applyOp, MissingCollection } from './apply.js';
