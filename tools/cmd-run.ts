@@ -13,10 +13,12 @@ import { EXIT_FAILURE, EXIT_OK, type Io, UsageError, openStore, pathExists } fro
 import { formatSize } from './format-size.js';
 import { ProgressLine } from './progress.js';
 import { PG_COUNT_MAX, pgLayouts } from './pg.js';
-import { Deadline, type WorkloadOptions, newRecord, preparePgs, runWorkload, workObjects } from './workload.js';
+import {
+  Deadline, type WorkloadOptions, type WorkloadRecord, newRecord, preparePgs, runWorkload, workObjects,
+} from './workload.js';
 import { verifyRun } from './verify.js';
 import { runFsck, formatFindings } from './cmd-fsck.js';
-import { type DeviceStats, formatSummary, progressText } from './run-report.js';
+import { type DeviceStats, type RunSummary, formatSummary, progressText } from './run-report.js';
 
 const USAGE = `usage: ebofs run [options]
 
@@ -136,17 +138,17 @@ export const runCommand: Command = {
   },
 };
 
-async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptions, io: Io): Promise<number> {
-  const device = store.state.device;
-  const before: DeviceStats = device.stats();
-  const objects = workObjects(options.pool, a.pgCount, options.objectCount);
-  let record;
-  let seconds;
+/** Runs the workload on the open store; closes the store and rethrows if setup fails. */
+async function runPhase(
+  store: EbofsStore, a: RunArgs, options: WorkloadOptions, io: Io,
+): Promise<{ record: WorkloadRecord; seconds: number }> {
   try {
-    record = newRecord(options, objects, await preparePgs(store, options.pgs));
+    const objects = workObjects(options.pool, a.pgCount, options.objectCount);
+    const record = newRecord(options, objects, await preparePgs(store, options.pgs));
     const started = performance.now();
     const deadline = new Deadline(a.seconds);
-    const progress = new ProgressLine({ write: (t) => io.err(t), isTTY: io.errIsTTY }, progressText(record, started));
+    const sink = { write: (t: string) => io.err(t), isTTY: io.errIsTTY };
+    const progress = new ProgressLine(sink, progressText(record, started));
     const release = onInterrupt(deadline, io);
     progress.start();
     try {
@@ -155,40 +157,53 @@ async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptio
       progress.stop();
       release();
     }
-    seconds = (performance.now() - started) / 1000;
+    return { record, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
   }
-  const closeStarted = performance.now();
-  await store.close();
-  const closeSeconds = (performance.now() - closeStarted) / 1000;
-  const after = device.stats();
-  const deviceDelta: DeviceStats = {
+}
+
+function statsDelta(before: DeviceStats, after: DeviceStats): DeviceStats {
+  return {
     readCount: after.readCount - before.readCount, readBytes: after.readBytes - before.readBytes,
     writeCount: after.writeCount - before.writeCount, writeBytes: after.writeBytes - before.writeBytes,
     flushCount: after.flushCount - before.flushCount,
   };
-  const fsckStarted = performance.now();
-  const again = await openStore(a.path);
-  let findings;
-  let fsckSeconds;
-  let verify;
+}
+
+/** Reopens the store, runs fsck and reads back what the run wrote last. */
+async function checkPhase(
+  a: RunArgs, record: WorkloadRecord, io: Io,
+): Promise<Pick<RunSummary, 'findings' | 'fsckSeconds' | 'verify'>> {
+  const started = performance.now();
+  const store = await openStore(a.path);
   try {
-    findings = await runFsck(again, false, io);
-    fsckSeconds = (performance.now() - fsckStarted) / 1000;
-    verify = await verifyRun(again, record, a.objectSizeBytes);
+    const findings = await runFsck(store, false, io);
+    const fsckSeconds = (performance.now() - started) / 1000;
+    return { findings, fsckSeconds, verify: await verifyRun(store, record, a.objectSizeBytes) };
   } finally {
-    await again.close();
+    await store.close();
   }
-  io.out(formatSummary({ record, seconds, device: deviceDelta, closeSeconds, findings, fsckSeconds, verify }));
-  io.out(formatFindings(findings));
-  for (const problem of verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);
+}
+
+async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptions, io: Io): Promise<number> {
+  const device = store.state.device;
+  const before = device.stats();
+  const { record, seconds } = await runPhase(store, a, options, io);
+  const closeStarted = performance.now();
+  await store.close();
+  const closeSeconds = (performance.now() - closeStarted) / 1000;
+  const deviceDelta = statsDelta(before, device.stats());
+  const checked = await checkPhase(a, record, io);
+  io.out(formatSummary({ record, seconds, device: deviceDelta, closeSeconds, ...checked }));
+  io.out(formatFindings(checked.findings));
+  for (const problem of checked.verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);
   if (record.failure !== undefined) {
     const f = record.failure;
     io.err(`ebofs run: a write failed and stopped the run: ${f instanceof Error ? f.message : String(f)}\n`);
   }
-  const ok = record.failure === undefined && findings.length === 0 && verify.problems.length === 0;
+  const ok = record.failure === undefined && checked.findings.length === 0 && checked.verify.problems.length === 0;
   io.out(`result       ${ok ? 'ok' : 'FAILED'}\n`);
   return ok ? EXIT_OK : EXIT_FAILURE;
 }
