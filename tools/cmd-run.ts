@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type EbofsStore, mkfs } from '../engine/index.js';
-import { type Command, type ParsedArgs, numberOption, sizeOption, stringOption } from './command.js';
+import { type Command, type ParsedArgs, flagOption, numberOption, sizeOption, stringOption } from './command.js';
 import { EXIT_FAILURE, EXIT_OK, type Io, UsageError, openStore, pathExists } from './io.js';
 import { formatSize } from './format-size.js';
 import { ProgressLine } from './progress.js';
@@ -18,7 +18,7 @@ import {
 } from './workload.js';
 import { verifyRun } from './verify.js';
 import { runFsck, formatFindings } from './cmd-fsck.js';
-import { type DeviceStats, type RunSummary, formatSummary, progressText } from './run-report.js';
+import { type DeviceStats, type RunSummary, formatSummary, progressText, summaryJson } from './run-report.js';
 
 const USAGE = `usage: ebofs run [options]
 
@@ -35,6 +35,7 @@ options:
   --pgs <n>              placement groups (collections) in pool 1 (default: 8)
   --object-size <size>   bytes per object write, e.g. 4K, 64K, 4M (default: 4K)
   --seed <n>             seed of the workload's random choices (default: from the clock)
+  --json                 print the summary as one JSON object (progress stays on stderr)
   -h, --help             show this help
 
 Exit status 0 when every write committed, fsck is clean and the read-back matches.
@@ -54,6 +55,8 @@ interface RunArgs {
   readonly pgCount: number;
   readonly objectSizeBytes: number;
   readonly seed: number;
+  /** Print the summary as one JSON object; the header lines go to stderr. */
+  readonly json: boolean;
 }
 
 function runArgs(args: ParsedArgs): RunArgs {
@@ -69,17 +72,24 @@ function runArgs(args: ParsedArgs): RunArgs {
     pgCount: numberOption(args, 'pgs', 8, { min: 1, max: PG_COUNT_MAX }, USAGE),
     objectSizeBytes,
     seed: numberOption(args, 'seed', Date.now() % 2 ** 32, { min: 0, max: 2 ** 32 - 1 }, USAGE),
+    json: flagOption(args, 'json'),
   };
+}
+
+/** The lines before the summary: stdout, or stderr with --json (stdout holds only the JSON). */
+function header(a: RunArgs, io: Io, text: string): void {
+  if (a.json) io.err(text);
+  else io.out(text);
 }
 
 /** Opens the store, creating it first when the file does not exist. */
 async function createOrOpen(a: RunArgs, io: Io): Promise<EbofsStore> {
   if (await pathExists(a.path)) {
-    io.out(`store        ${a.path} (existing)\n`);
+    header(a, io, `store        ${a.path} (existing)\n`);
   } else {
     await mkdir(dirname(a.path), { recursive: true });
     await mkfs(a.path, { sizeBytes: a.sizeBytes });
-    io.out(`store        ${a.path} (created, ${formatSize(a.sizeBytes)})\n`);
+    header(a, io, `store        ${a.path} (created, ${formatSize(a.sizeBytes)})\n`);
   }
   return openStore(a.path);
 }
@@ -119,7 +129,7 @@ export const runCommand: Command = {
   positionalNames: [],
   options: {
     store: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, clients: { type: 'string' },
-    pgs: { type: 'string' }, 'object-size': { type: 'string' }, seed: { type: 'string' },
+    pgs: { type: 'string' }, 'object-size': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
   },
   async run(args, io) {
     const a = runArgs(args);
@@ -131,7 +141,7 @@ export const runCommand: Command = {
       await store.close();
       throw err;
     }
-    io.out(`workload     ${a.seconds} s, ${a.clients} clients, ${a.pgCount} PGs in pool 1, ` +
+    header(a, io, `workload     ${a.seconds} s, ${a.clients} clients, ${a.pgCount} PGs in pool 1, ` +
       `${formatSize(a.objectSizeBytes)} writes over ${options.objectCount} objects, ` +
       `pg log keep ${options.logKeep} trim every ${options.trimEvery}; seed ${a.seed}\n`);
     return runAndCheck(store, a, options, io);
@@ -196,14 +206,19 @@ async function runAndCheck(store: EbofsStore, a: RunArgs, options: WorkloadOptio
   const closeSeconds = (performance.now() - closeStarted) / 1000;
   const deviceDelta = statsDelta(before, device.stats());
   const checked = await checkPhase(a, record, io);
-  io.out(formatSummary({ record, seconds, device: deviceDelta, closeSeconds, ...checked }));
-  io.out(formatFindings(checked.findings));
-  for (const problem of checked.verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);
+  const summary: RunSummary = { record, seconds, device: deviceDelta, closeSeconds, ...checked };
+  const ok = record.failure === undefined && checked.findings.length === 0 && checked.verify.problems.length === 0;
   if (record.failure !== undefined) {
     const f = record.failure;
     io.err(`ebofs run: a write failed and stopped the run: ${f instanceof Error ? f.message : String(f)}\n`);
   }
-  const ok = record.failure === undefined && checked.findings.length === 0 && checked.verify.problems.length === 0;
+  if (a.json) {
+    io.out(`${JSON.stringify({ ...summaryJson(summary), store: a.path, seed: a.seed, ok }, null, 2)}\n`);
+    return ok ? EXIT_OK : EXIT_FAILURE;
+  }
+  io.out(formatSummary(summary));
+  io.out(formatFindings(checked.findings));
+  for (const problem of checked.verify.problems.slice(0, 20)) io.out(`verify: ${problem}\n`);
   io.out(`result       ${ok ? 'ok' : 'FAILED'}\n`);
   return ok ? EXIT_OK : EXIT_FAILURE;
 }

@@ -70,3 +70,18 @@ export function formatSummary(s: RunSummary): string {
     `(${v.seconds.toFixed(2)} s)`);
   return `${lines.join('\n')}\n`;
 }
+
+/** The summary as plain data (`ebofs run --json`); latencies in ms, sizes in bytes. */
+export function summaryJson(s: RunSummary): Record<string, unknown> {
+  const r = s.record;
+  const [p50, p99, pmax] = r.latency.percentiles(50, 99, 100);
+  return {
+    ops: r.ops, seconds: s.seconds, opsPerSecond: r.ops / s.seconds, dataBytes: r.dataBytes, metaBytes: r.metaBytes,
+    dataBytesPerSecond: r.dataBytes / s.seconds, trims: r.trims,
+    latencyMs: { p50: p50 ?? null, p99: p99 ?? null, max: pmax ?? null },
+    device: s.device ?? null, deviceBytesPerUserByte: writeAmplification(s) ?? null,
+    closeSeconds: s.closeSeconds, fsckSeconds: s.fsckSeconds, findings: s.findings,
+    failure: r.failure === undefined ? null : r.failure instanceof Error ? r.failure.message : String(r.failure),
+    verify: s.verify,
+  };
+}

@@ -49,9 +49,17 @@ test('mkfs, run, fsck and stat --json on a fresh store', async (t) => {
     t.regex(again.err, /^ebofs: EEXIST: .*--force/);
     const run = await cli('run', '--store', store, '--seconds', '1', '--clients', '2', '--pgs', '3', '--seed', '7');
     t.is(run.code, 0, `${run.out}\n${run.err}`);
+    t.regex(run.out, /store +.*\(existing\)/);
     t.regex(run.out, /fsck +clean/);
     t.regex(run.out, /verify +ok/);
     t.regex(run.out, /device bytes per user byte/);
+    const json = await cli('run', '--store', store, '--seconds', '0.5', '--clients', '2', '--pgs', '3', '--json');
+    t.is(json.code, 0, json.err);
+    const summary = JSON.parse(json.out) as { ok: boolean; ops: number; findings: unknown[]; deviceBytesPerUserByte: number };
+    t.true(summary.ok);
+    t.true(summary.ops > 0);
+    t.deepEqual(summary.findings, []);
+    t.true(summary.deviceBytesPerUserByte > 0);
     const fsck = await cli('fsck', store, '--deep');
     t.is(fsck.code, 0, fsck.out);
     t.regex(fsck.out, /clean/);
