@@ -3,7 +3,7 @@
  * CorruptionError naming the damaged place — never returned as wrong bytes, never an untyped
  * crash — and fsck names it:
  *  (a) a data block: read fails ECHECKSUM naming collection, object and offset; deep fsck names it;
- *  (b) an onode-tree page: loading it fails naming the page; fsck reports the page;
+ *  (b) an onode-tree or extent-tree page: loading it fails naming the page; fsck reports it;
  *  (c) a journal record: mount replays the events before it and stops there; fsck reports the
  *      damage when the log continues after it (and not for a damaged last record, a torn tail);
  *  (d) a superblock copy: mount uses the other copy (its generation plus journal replay); both
@@ -163,16 +163,18 @@ async function manyObjects(seed: number): Promise<{ medium: MemDevice; oids: Obj
   return { medium, oids, bytes };
 }
 
-/** Root and leaf page ids of the onode tree of the store on `medium`. */
-async function onodePages(medium: MemDevice): Promise<{ root: number; leaves: number[] }> {
+/** Root and leaf page ids of one metadata tree of the store on `medium`. */
+async function treePages(medium: MemDevice, name: 'onodes' | 'extents' = 'onodes'): Promise<{ root: number; leaves: number[] }> {
   const { store } = await remount(medium, 9);
-  const tree = store.state.trees.onodes;
+  const tree = store.state.trees[name];
   const root = tree.current.root;
-  if (root.kind !== 'paged') throw new Error(`onode root is ${root.kind}`);
+  if (root.kind !== 'paged') throw new Error(`${name} root is ${root.kind}`);
   const leaves = [...reachablePages(tree, tree.current)].filter((id) => id !== root.pageId).sort((a, b) => a - b);
   await store.close();
   return { root: root.pageId, leaves };
 }
+
+const onodePages = (medium: MemDevice): Promise<{ root: number; leaves: number[] }> => treePages(medium, 'onodes');
 
 test('a flipped bit in an onode leaf page: loads of that page fail naming it, other objects read exactly', async (t) => {
   const { medium, oids, bytes } = await manyObjects(4);
@@ -210,6 +212,48 @@ test('fsck reports a damaged onode leaf page as a finding', async (t) => {
   const findings = await store.fsck();
   t.true(findings.some((f) => f.location.includes('onodes') && f.location.includes(`page ${bad}`)), JSON.stringify(findings));
   await store.close().catch(() => undefined);
+});
+
+test('a flipped bit in an extent-tree leaf page: reads fail naming the page, never wrong bytes; fsck reports it', async (t) => {
+  const { medium, store } = await setup(30);
+  const random = new Random(30);
+  const oids: ObjectId[] = [];
+  const bytes: Buffer[] = [];
+  // Holes between 4 KiB writes: one extent record per write, a few thousand records in all.
+  for (let i = 0; i < 120; i++) {
+    const oid = { pool: 1, name: `sparse-${i}` };
+    const image = Buffer.alloc(40 * BLOCK);
+    const t = new Transaction();
+    for (let b = 0; b < 40; b += 2) {
+      const block = random.bytes(BLOCK);
+      block.copy(image, b * BLOCK);
+      t.write(C, oid, b * BLOCK, block);
+    }
+    oids.push(oid);
+    bytes.push(image.subarray(0, 39 * BLOCK));
+    await store.queueTransaction(t);
+  }
+  await store.close();
+  const { leaves } = await treePages(medium, 'extents');
+  t.true(leaves.length >= 4, `only ${leaves.length} extent leaves`);
+  const bad = leaves[leaves.length >> 1]!;
+  const device = new FaultDevice(medium, { seed: 31 });
+  device.flipBit(bad * BLOCK + 1500, 2);
+  const s = await open(device, QUIET);
+  let failed = 0;
+  for (const [i, oid] of oids.entries()) {
+    try {
+      t.true((await s.read(C, oid)).equals(bytes[i]!), `${oid.name}: wrong bytes`);
+    } catch (err) {
+      t.true(err instanceof CorruptionError, `${oid.name}: untyped error ${String(err)}`);
+      t.is((err as CorruptionError).location, `page ${bad}`);
+      failed++;
+    }
+  }
+  t.true(failed > 0 && failed < oids.length, `${failed} of ${oids.length} objects failed`);
+  const findings = await s.fsck();
+  t.true(findings.some((f) => f.location.includes('extents') && f.location.includes(`page ${bad}`)), JSON.stringify(findings));
+  await s.close().catch(() => undefined);
 });
 
 test('a flipped bit in the onode root page: mount fails with a CorruptionError naming the page', async (t) => {
