@@ -55,7 +55,9 @@ test('mkfs, run, fsck and stat --json on a fresh store', async (t) => {
     t.regex(run.out, /device bytes per user byte/);
     const json = await cli('run', '--store', store, '--seconds', '0.5', '--clients', '2', '--pgs', '3', '--json');
     t.is(json.code, 0, json.err);
-    const summary = JSON.parse(json.out) as { ok: boolean; ops: number; findings: unknown[]; deviceBytesPerUserByte: number };
+    const summary = JSON.parse(json.out) as {
+      ok: boolean; ops: number; findings: unknown[]; deviceBytesPerUserByte: number;
+    };
     t.true(summary.ok);
     t.true(summary.ops > 0);
     t.deepEqual(summary.findings, []);
