@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type EbofsStore, mkfs } from '../engine/index.js';
+import { EbofsError, type EbofsStore, mkfs } from '../engine/index.js';
 import { type Command, type ParsedArgs, flagOption, numberOption, sizeOption, stringOption } from './command.js';
 import { EXIT_FAILURE, EXIT_OK, type Io, UsageError, openStore, pathExists } from './io.js';
 import { formatSize } from './format-size.js';
@@ -91,7 +91,14 @@ async function createOrOpen(a: RunArgs, io: Io): Promise<EbofsStore> {
     await mkfs(a.path, { sizeBytes: a.sizeBytes });
     header(a, io, `store        ${a.path} (created, ${formatSize(a.sizeBytes)})\n`);
   }
-  return openStore(a.path);
+  try {
+    return await openStore(a.path);
+  } catch (err) {
+    // The default store outlives code changes; say how to start over when it cannot mount.
+    if (!(err instanceof EbofsError) || !['EFORMAT', 'ECORRUPT', 'ECHECKSUM'].includes(err.code)) throw err;
+    const hint = `; 'ebofs run' keeps its store between runs: delete ${a.path} to start over with a new one`;
+    throw new EbofsError(err.code, `${err.message.replace(/^[A-Z0-9_]+: /, '')}${hint}`, { cause: err });
+  }
 }
 
 /** Workload options sized to the store: the object set takes at most a quarter of the free space. */

@@ -104,6 +104,9 @@ test('fsck of a file that is not a store: EFORMAT, exit 1, no stack trace', asyn
       t.regex(r.err, /^ebofs: EFORMAT: .*not an ebofs store/);
       t.notRegex(r.err, /\n\s+at /);
     }
+    const run = await cli('run', '--store', big, '--seconds', '0.5');
+    t.is(run.code, 1);
+    t.regex(run.err, /^ebofs: EFORMAT: .*delete .*zeros\.bin to start over/);
     const missing = await cli('stat', join(dir, 'nope.img'));
     t.is(missing.code, 1);
     t.regex(missing.err, /^ebofs: ENOENT: /);
