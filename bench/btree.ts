@@ -16,7 +16,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import { Random } from '../common/random.js';
 import {
   EMPTY_ROOT, MemoryPageStore, Pager, ReaderTable, Reclaimer, encodeTreeHeader, makeDescriptor, openTree,
@@ -318,4 +318,3 @@ const bench: Bench = {
 };
 export default bench;
 
-export type { Database };

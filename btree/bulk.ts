@@ -9,14 +9,14 @@ import { EbofsError } from '../common/errors.js';
 import { type Codec } from './codec.js';
 import { EMPTY_ROOT, type TreeRoot } from './descriptor.js';
 import {
-  CHILD_ID_SIZE_BYTES, DEPTH_MAX, KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_PAGE_ID,
-  PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, cellCount, readU32, setCellCount, writeId, writeU16, writeU32,
+  CHILD_ID_SIZE_BYTES, DEPTH_MAX, KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START,
+  PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, cellCount, setCellCount, writeId, writeU16, writeU32,
 } from './format.js';
 import type { Entry } from './index.js';
 import { encodeInline, inlineSize } from './inline.js';
 import { CellList, ikeyAt, initPage, usedBytes } from './page.js';
 import { type Pager } from './pager.js';
-import { NO_PAGE, type PageId } from './store.js';
+import { type PageId } from './store.js';
 
 /** Builds one level of pages from cells appended in order. */
 class LevelBuilder {

@@ -83,6 +83,8 @@ export class Codec {
       throw new EbofsError('E2BIG', `key/value formats do not fit ${limits.pageSizeBytes}-byte pages ` +
         `(at least ${ENTRIES_PER_PAGE_MIN} entries must fit a page)`);
     }
+    assert((this.keyPrefix === 0) === (this.keyFixed >= 0), 'key format is fixed xor prefixed');
+    assert(this.keySizeMax <= limits.ikeySizeMax, 'key limit exceeds a branch cell');
     this.target = new Uint8Array(limits.cellSizeMax + 8);
   }
 

@@ -9,7 +9,7 @@
 import { assert } from '../common/assert.js';
 import { type Codec } from './codec.js';
 import {
-  CHILD_ID_SIZE_BYTES, KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_GARBAGE_BYTES,
+  CHILD_ID_SIZE_BYTES, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_GARBAGE_BYTES,
   OFFSET_KIND, OFFSET_LEVEL, OFFSET_PAGE_ID, PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, cellCount,
   readId, readU32, setCellCount, slotOffset, writeId, writeU16, writeU32,
 } from './format.js';
@@ -218,4 +218,3 @@ export class CellList {
   }
 }
 
-export { KIND_BRANCH, KIND_LEAF };
