@@ -25,7 +25,10 @@ export async function runFsck(store: EbofsStore, deep: boolean, io: Io): Promise
   let done = 0;
   let total = 0;
   const sink = { write: (t: string) => io.err(t), isTTY: io.errIsTTY };
-  const progress = new ProgressLine(sink, () => `fsck: verifying data blocks ${done}/${total}`);
+  const text = (): string => (total > 0
+    ? `fsck: verifying data blocks ${done}/${total} (${Math.floor((100 * done) / total)}%)`
+    : 'fsck: checking trees, extents, space and the journal');
+  const progress = new ProgressLine(sink, text);
   if (io.errIsTTY) progress.start();
   try {
     return await store.fsck({ deep, onProgress: (d, t) => { done = d; total = t; } });
