@@ -111,6 +111,9 @@ export class Checkpointer {
 
   private async write(): Promise<void> {
     const s = this.state;
+    // Nothing applied since the last checkpoint: the durable superblock already says it all
+    // (so read-only work — stat, fsck, a clean close — does not bump the generation).
+    if (!this.changed && s.dirtyBytes === 0 && s.pageStore.dirtyBytes === 0) return;
     const generation = s.durableGeneration + 1;
     // 1. snapshot
     const trees = s.treeHeaders();

@@ -40,7 +40,7 @@ export interface FsckOptions {
   deep?: boolean;
   /** Stop after this many findings (default 1000). */
   maxFindings?: number;
-  /** Progress callback (objects checked, total). */
+  /** Progress callback of the deep pass (data blocks verified, total). */
   onProgress?: (done: number, total: number) => void;
 }
 

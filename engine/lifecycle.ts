@@ -123,6 +123,7 @@ export async function open(target: string | BlockDevice, options: EbofsOptions =
 }
 
 async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsStore> {
+  if (device.sizeBytes < 2 * BLOCK_BYTES) throw new EbofsError('EFORMAT', `not an ebofs store (${device.sizeBytes} bytes)`);
   const copies = [];
   for (const offset of SUPERBLOCK_OFFSETS) {
     const bytes = Buffer.alloc(BLOCK_BYTES);
