@@ -76,7 +76,10 @@ export class TxnContext {
   }
 
   freeBlocks(pblock: number, count: number): void {
-    for (let i = 0; i < count; i++) this.newBlocks.delete(pblock + i);
+    // A large write's blocks are still written even when a later op of this transaction
+    // replaces them: its journaled placement maps them at replay, and that later op's
+    // read-modify-write reads them back from the device.
+    for (let i = 0; i < count; i++) if (this.newBlocks.get(pblock + i)?.large !== true) this.newBlocks.delete(pblock + i);
     this.frees.push({ offset: pblock * BLOCK_BYTES, length: count * BLOCK_BYTES });
   }
 

@@ -66,3 +66,22 @@ test('replaying a clone of a multi-MiB object restores the clone exactly', async
   t.deepEqual(await again.fsck({ deep: true }), []);
   await again.close();
 });
+
+test('replay of a transaction that overwrites part of its own large write reads the right bytes', async (t) => {
+  const medium = new MemDevice(64 * 1024 * 1024);
+  await mkfs(medium, { journalBytes: 16 * 1024 * 1024 });
+  const device = new FaultDevice(medium.reopen(), { seed: 4 });
+  const store = await open(device, { checkpoint: { intervalMs: 0 } });
+  const big = new Random(2).bytes(512 * 1024);
+  const patch = Buffer.alloc(100, 0xee);
+  await store.queueTransaction(new Transaction().createCollection(C, 0)
+    .write(C, OID, 0, big).write(C, OID, 151_552 + 7, patch));
+  const expected = Buffer.from(big);
+  patch.copy(expected, 151_552 + 7);
+  t.true((await store.read(C, OID)).equals(expected));
+  device.crash('drop-all'); // only the journal holds it: replay redoes both writes
+  const again = await open(device.restart(), { checkpoint: { intervalMs: 0 } });
+  t.true((await again.read(C, OID)).equals(expected));
+  t.deepEqual(await again.fsck({ deep: true }), []);
+  await again.close();
+});
