@@ -103,7 +103,8 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
     mapExtents(ctx, nid, b0, replayed.extents, replayed.csums);
     return;
   }
-  const merged = Buffer.alloc((b1 - b0) * BLOCK_BYTES);
+  // Every byte of `merged` is set below: the edge blocks from their old content, then the data.
+  const merged = Buffer.allocUnsafe((b1 - b0) * BLOCK_BYTES);
   const head = offset - b0 * BLOCK_BYTES;
   if (head !== 0) readLogicalBlockSync(ctx, nid, b0, where).copy(merged, 0);
   const tailEnd = offset + data.byteLength;

@@ -174,7 +174,7 @@ export class EbofsStore implements ObjectStore {
     for (let i = 0; i < ids.length;) {
       let j = i + 1;
       while (j < ids.length && ids[j] === ids[j - 1]! + 1) j++;
-      const run = j - i === 1 ? blocks.get(ids[i]!)! : Buffer.concat(ids.slice(i, j).map((id) => blocks.get(id)!));
+      const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
       await this.state.device.write(ids[i]! * BLOCK_BYTES, run);
       i = j;
     }
@@ -447,6 +447,18 @@ export class EbofsStore implements ObjectStore {
     await this.state.device.close();
     if (failure !== undefined) throw failure;
   }
+}
+
+/** One buffer for consecutive blocks: a view when they are neighbours in one buffer already. */
+function joinBlocks(parts: Buffer[]): Buffer {
+  const first = parts[0]!;
+  let adjacent = true;
+  for (let k = 1; k < parts.length && adjacent; k++) {
+    const prev = parts[k - 1]!;
+    adjacent = parts[k]!.buffer === first.buffer && parts[k]!.byteOffset === prev.byteOffset + prev.byteLength;
+  }
+  if (adjacent) return Buffer.from(first.buffer, first.byteOffset, parts.length * BLOCK_BYTES);
+  return Buffer.concat(parts);
 }
 
 function decodeOmapKey(base: Buffer): Buffer {
