@@ -114,6 +114,26 @@ export class Batch extends ReadView implements WriteBatch {
     return true;
   }
 
+  deleteRange(start?: Uint8Array, end?: Uint8Array): number {
+    this.checkOpen();
+    const codec = this.codec;
+    if (start !== undefined) codec.checkKey(start);
+    if (end !== undefined) codec.checkKey(end);
+    let removed = 0;
+    // Each removal invalidates cursors, so every step seeks from `start` again.
+    for (const bound = this.count; removed < bound;) {
+      const cursor = this.cursor();
+      if (!(start === undefined ? cursor.first() : cursor.seek(start))) break;
+      const key = cursor.keyView();
+      if (end !== undefined && codec.keyCompare(key, 0, key.length, end, 0, end.length) >= 0) break;
+      codec.setTargetFromIkey(cursor.currentLeaf(), cursor.cellOffset());
+      if (!this.descend()) throw new EbofsError('EASSERT', 'entry vanished between seeks');
+      this.removeAtPath();
+      removed++;
+    }
+    return removed;
+  }
+
   private deleteFirstOfKey(key: Uint8Array): boolean {
     if (this.depth === 0) return false;
     const codec = this.codec;

@@ -133,6 +133,11 @@ export interface WriteBatch extends TreeReader {
   put(key: Uint8Array, value?: Uint8Array): void;
   /** Removes `key` (all its values in a duplicates tree, or only `value` if given). */
   delete(key: Uint8Array, value?: Uint8Array): boolean;
+  /**
+   * Removes every entry whose key is >= `start` (from the first if omitted) and < `end` (to
+   * the last if omitted); returns how many entries it removed.
+   */
+  deleteRange(start?: Uint8Array, end?: Uint8Array): number;
   /** Writes dirty pages, publishes the new version and ends the batch. */
   commit(): CommitResult;
   /** Drops every change and frees the pages the batch allocated. */

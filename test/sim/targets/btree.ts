@@ -1,8 +1,8 @@
 /**
  * Simulation target `btree`: one seeded run = a random descriptor variant (swarm), thousands of
- * random puts and deletes in batches of random size, some batches aborted, versions pinned and
- * released at random, the tree sometimes reopened from its persisted header, and pages
- * reclaimed as soon as no pinned version can reach them.
+ * random puts, deletes and a few range deletes in batches of random size, some batches
+ * aborted, versions pinned and released at random, the tree sometimes reopened from its
+ * persisted header, and pages reclaimed as soon as no pinned version can reach them.
  *
  * Checks after every batch: check() finds nothing; the version equals the model (sampled
  * gets and ranges, full scans every few batches); every page reachable from a pinned version is
@@ -43,7 +43,11 @@ async function run(ctx: SimRunContext): Promise<string[]> {
     const phaseGrow = Math.floor(b / 25) % 2 === 0;
     for (let i = 0; i < ops; i++) {
       const key = r.chance(0.3) && model.entries.length > 0 ? r.pick(model.entries).key : variant.key(r);
-      if (r.chance(phaseGrow ? 1 - deleteBias : deleteBias)) {
+      if (!phaseGrow && r.chance(0.002)) {
+        const other = variant.key(r);
+        const [start, end] = model.compareKeys(key, other) <= 0 ? [key, other] : [other, key];
+        if (batch.deleteRange(start, end) !== model.deleteRange(start, end)) return [`${where}: deleteRange differs`];
+      } else if (r.chance(phaseGrow ? 1 - deleteBias : deleteBias)) {
         const value = variant.descriptor.value === null ? new Uint8Array(0) : variant.value(r);
         batch.put(key, variant.descriptor.value === null ? undefined : value);
         model.put(key, value);

@@ -37,7 +37,15 @@ function runVariant(variant: Variant, seed: number, batchCount: number): string[
     const ops = 1 + r.int(r.chance(0.2) ? 400 : 60);
     for (let i = 0; i < ops; i++) {
       const key = r.chance(0.3) && model.entries.length > 0 ? r.pick(model.entries).key : variant.key(r);
-      if (r.chance(growing ? 0.75 : 0.3)) {
+      if (!growing && r.chance(0.002)) {
+        const other = variant.key(r);
+        const [start, end] = model.compareKeys(key, other) <= 0 ? [key, other] : [other, key];
+        const s = r.chance(0.9) ? start : undefined;
+        const e = r.chance(0.9) ? end : undefined;
+        const got = batch.deleteRange(s, e);
+        const want = model.deleteRange(s, e);
+        if (got !== want) return [`batch ${b}: deleteRange removed ${got}, model ${want}`];
+      } else if (r.chance(growing ? 0.75 : 0.3)) {
         const value = variant.value(r);
         batch.put(key, variant.descriptor.value === null ? undefined : value);
         model.put(key, variant.descriptor.value === null ? new Uint8Array(0) : value);

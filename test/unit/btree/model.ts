@@ -162,6 +162,13 @@ export class Model {
     return n > 0;
   }
 
+  deleteRange(start: Uint8Array | undefined, end: Uint8Array | undefined): number {
+    const before = this.entries.length;
+    this.entries = this.entries.filter((e) =>
+      (start !== undefined && this.keyCmp(e.key, start) < 0) || (end !== undefined && this.keyCmp(e.key, end) >= 0));
+    return before - this.entries.length;
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
     const e = this.entries[this.lowerBound(key)];
     return e !== undefined && this.keyCmp(e.key, key) === 0 ? e.value : undefined;
