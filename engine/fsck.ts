@@ -27,7 +27,7 @@ import { TREE_NAMES } from './state.js';
 import { BLOCK_BYTES, verifyBlock } from './txn-context.js';
 import { PAGE_BYTES } from './page-store.js';
 import type { EbofsStore } from './store.js';
-import type { Superblock } from './superblock.js';
+import { type Superblock, SUPERBLOCK_OFFSETS, decodeSuperblock } from './superblock.js';
 
 export interface FsckFinding {
   code: 'ECORRUPT' | 'ECHECKSUM' | 'ELEAK' | 'EDOUBLE';
@@ -54,6 +54,16 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
   };
   const used: Extent[] = [];
   const sb = superblock();
+  for (const offset of SUPERBLOCK_OFFSETS) {
+    const bytes = Buffer.alloc(BLOCK_BYTES);
+    await s.device.read(offset, bytes);
+    try {
+      decodeSuperblock(bytes, `superblock at offset ${offset}`);
+    } catch (err) {
+      if (!(err instanceof EbofsError)) throw err;
+      report(err instanceof CorruptionError ? err.code : 'ECORRUPT', `superblock at offset ${offset}`, err.message);
+    }
+  }
   used.push({ offset: 0, length: sb.journalOffset + sb.journalBytes });
   used.push({ offset: sb.freeMapOffset, length: sb.freeMapAllocBytes });
   const damaged = new Set<string>();

@@ -397,16 +397,14 @@ test('a flipped bit in the older superblock copy: mount uses the newest copy', a
   device.flipBit(SUPERBLOCK_OFFSETS[older.generation % 2]! + 4092, 7); // the checksum itself
   const store = await open(device, QUIET);
   await expectAll(t, store, data);
-  t.deepEqual(await store.fsck({ deep: true }), []);
+  const damaged = SUPERBLOCK_OFFSETS[older.generation % 2]!;
+  t.deepEqual((await store.fsck({ deep: true })).map((f) => `${f.code} ${f.location}`), [`ECHECKSUM superblock at offset ${damaged}`]);
   await store.close();
 });
 
-// fsck should name a damaged superblock copy that mount skipped (superblock.ts: "mount ... ignores
-// a damaged one (fsck reports it)"). Engine gap: fsckStore (engine/fsck.ts) checks only the
-// in-memory durable superblock and never reads the two copies back, and mount drops
-// chooseSuperblock's `damaged` list (lifecycle.ts), so the damaged copy goes unreported
-// until the next checkpoint overwrites it.
-test.failing('fsck reports a damaged superblock copy that mount skipped (engine gap: fsck never reads the copies)', async (t) => {
+// fsck names a damaged superblock copy that mount skipped (superblock.ts: "mount ... ignores a
+// damaged one (fsck reports it)"): it reads both copies back.
+test('fsck reports a damaged superblock copy that mount skipped', async (t) => {
   const { medium, older } = await twoGenerations(27);
   const device = new FaultDevice(medium, { seed: 28 });
   const damagedOffset = SUPERBLOCK_OFFSETS[older.generation % 2]!;
