@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EbofsError } from '../common/errors.js';
+import { checksum32 } from '../common/checksum.js';
 import { alignDown } from '../common/ints.js';
 import { createAllocator, decodeAllocator } from '../alloc/index.js';
 import { Journal } from '../journal/index.js';
@@ -103,6 +104,26 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
   }
 }
 
+/**
+ * Whether the large-write data an event references reached the device. Data and record share
+ * one flush, so after a crash the record can survive without its data; such an event was never
+ * acknowledged, and replay ends before it (journal acceptEvent).
+ */
+async function largeWritesDurable(device: BlockDevice, payload: Buffer, seq: number): Promise<boolean> {
+  const record = decodeRecord(payload, `journal event ${seq}`);
+  for (const placement of record.placements.values()) {
+    let c = 0;
+    for (const extent of placement.extents) {
+      const bytes = Buffer.alloc(extent.length);
+      await device.read(extent.offset, bytes);
+      for (let at = 0; at < bytes.byteLength; at += BLOCK_BYTES, c++) {
+        if (checksum32(bytes.subarray(at, at + BLOCK_BYTES)) !== placement.csums[c]) return false;
+      }
+    }
+  }
+  return true;
+}
+
 /** Writes the journal ring once, so a file-backed store never grows blocks under the journal. */
 async function zeroJournal(device: BlockDevice, offset: number, bytes: number): Promise<void> {
   const chunk = Buffer.alloc(Math.min(bytes, 4 * 1024 * 1024));
@@ -146,6 +167,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
     ringOffset: sb.journalOffset, ringBytes: sb.journalBytes, journalId: sb.journalId,
     ...(options.journalNonce === undefined ? {} : { nonce: options.journalNonce }),
     beforeBatch: () => store?.flushDataWrites() ?? Promise.resolve(),
+    acceptEvent: (payload, seq) => largeWritesDurable(device, payload, seq),
     onFull: () => store?.checkpointer.request('journal full'),
   }, { offset: sb.replayOffset, seq: sb.replaySeq });
   store = new EbofsStore(state, journal, sb, policy);

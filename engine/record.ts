@@ -15,7 +15,8 @@
  *                           u32 checksum count C, C times u32 (xxh32 per 4 KiB block)
  *
  * Invariants: the journal checksums the whole payload; placements name write ops of the
- * vector; their extents were written and flushed before this record was (journal beforeBatch).
+ * vector (at most one each); their extents were written before this record and flushed with
+ * it; replay refuses the event unless every placed block matches its checksum.
  * Replay applies the ops again; a placed write maps its extents instead of allocating.
  */
 import { CorruptionError, EbofsError } from '../common/errors.js';

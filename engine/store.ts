@@ -3,8 +3,9 @@
  *
  * A transaction vector is applied synchronously (validated and applied through one
  * TxnContext: all or nothing), so it is readable when queueTransactions returns; it is
- * committed when its journal event is durable. Large-write data goes to the device before the
- * journal batch that references it (the journal's beforeBatch hook). Checkpoints
+ * committed when its journal event is durable. Large-write data is written before the journal
+ * batch that references it (the journal's beforeBatch hook) and made durable by the batch's
+ * flush; replay refuses an event whose data did not survive (lifecycle.ts). Checkpoints
  * (checkpoint.ts) write the trees and small-write data copy-on-write, then the alternate
  * superblock, then trim the journal. Mount and replay: lifecycle.ts.
  *
@@ -55,13 +56,17 @@ export class EbofsStore implements ObjectStore {
     this.checkpointer = new Checkpointer(state, journal, superblock, policy, () => this.pump());
   }
 
-  /** The journal's beforeBatch hook: data referenced by the batch is made durable first. */
+  /**
+   * The journal's beforeBatch hook: the large-write data the batch references is written
+   * before the records, and the batch's one flush makes both durable. A crash can still keep a
+   * record without its data; replay refuses such an event (lifecycle.ts, largeWritesDurable),
+   * which cannot have been acknowledged.
+   */
   async flushDataWrites(): Promise<void> {
     const writes = this.dataWrites;
     if (writes.length === 0) return;
     this.dataWrites = [];
     await Promise.all(writes);
-    await this.state.device.flush();
   }
 
   queueTransaction(t: Transaction, options: QueueOptions = {}): Promise<void> {

@@ -108,7 +108,7 @@ export class Journal {
   ): Promise<{ journal: Journal; events: ReplayedEvent[]; endReason: string }> {
     validateOptions(device, options, cursor);
     const ring = { start: options.ringOffset, end: options.ringOffset + options.ringBytes };
-    const result = await replayRing(device, ring, options.journalId, cursor);
+    const result = await replayRing(device, ring, options.journalId, cursor, options.acceptEvent);
     const journal = new Journal(device, options, cursor, result.end);
     let lsp = journal.trimmedLsp;
     result.events.forEach((event, i) => {

@@ -38,6 +38,7 @@ interface PendingEvent {
 /** Replays whole events from `cursor`; see format.ts for the rules. Reads only. */
 export async function replayRing(
   device: LogDevice, ring: Ring, journalId: bigint, cursor: JournalCursor,
+  acceptEvent?: (payload: Buffer, seq: number) => Promise<boolean>,
 ): Promise<ReplayResult> {
   const bs = device.blockSizeBytes;
   const ringBytes = ring.end - ring.start;
@@ -88,6 +89,10 @@ export async function replayRing(
     seq++;
     if ((h.flags & FLAG_LAST) !== 0) {
       const payloadAll = pending.parts.length === 1 ? pending.parts[0]! : Buffer.concat(pending.parts);
+      if (acceptEvent !== undefined && !(await acceptEvent(payloadAll, pending.seq))) {
+        end = { ...end, reason: `event ${pending.seq} refused by its owner` };
+        break;
+      }
       const next = { offset: pos === ring.end ? ring.start : pos, seq };
       events.push({ seq: pending.seq, payload: payloadAll, next });
       costs.push(scanned - lastEventEnd);

@@ -58,6 +58,13 @@ export interface JournalOptions {
    * records reference durable first (write-ahead of the data, then of the record).
    */
   beforeBatch?: () => Promise<void>;
+  /**
+   * Asked during replay for every whole event; false ends the log before it (the event and
+   * everything after it are treated as never written). The owner uses it when an event
+   * references data written in the same flush as the record: if a crash kept the record but
+   * not the data, the event cannot have been acknowledged and must not replay.
+   */
+  acceptEvent?: (payload: Buffer, seq: number) => Promise<boolean>;
 }
 
 /** Counters for benchmarks and the owner's checkpoint policy. */

@@ -165,3 +165,16 @@ test('checkJournal reports a corrupt record in the middle of the log', async (t)
   t.is(damaged.findings.length, 1);
   t.is(damaged.findings[0]!.code, 'ECHECKSUM');
 });
+
+test('acceptEvent refusing an event ends the log before it, and new appends replace it', async (t) => {
+  const dev = new MemDevice(128 * BS);
+  const { journal } = await Journal.open(dev, options());
+  for (let i = 0; i < 3; i++) await journal.append(bytes(100, i));
+  const refused = await Journal.open(dev, options({ nonce: 2n, acceptEvent: async (_p, seq) => seq !== 2 }));
+  t.deepEqual(refused.events.map((e) => e.seq), [1]);
+  t.regex(refused.endReason, /refused/);
+  const next = await refused.journal.append(bytes(7, 9));
+  t.is(next.seq, 2);
+  const all = await Journal.open(dev, options({ nonce: 3n }));
+  t.deepEqual(all.events.map((e) => e.payload.byteLength), [100, 7], 'the refused event and its successor never come back');
+});
