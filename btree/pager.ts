@@ -11,7 +11,7 @@
  */
 import { assert } from '../common/assert.js';
 import { checksum32 } from '../common/checksum.js';
-import { CorruptionError } from '../common/errors.js';
+import { CorruptionError, EbofsError } from '../common/errors.js';
 import {
   KIND_BRANCH, KIND_LEAF, OFFSET_CELL_AREA_START, OFFSET_CHECKSUM, OFFSET_GARBAGE_BYTES,
   OFFSET_LEVEL, OFFSET_PAGE_ID, PAGE_HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, type PageLimits, cellCount,
@@ -21,6 +21,15 @@ import { type PageId, type PageStore } from './store.js';
 
 /** Most page buffers kept for reuse. */
 export const PAGE_POOL_COUNT_MAX = 4096;
+
+export interface PagerOptions {
+  /**
+   * Most pages kept in the verified-page cache (default: unbounded). When a load would exceed
+   * it the whole cache is dropped: every cached page can be read again from the store (and is
+   * verified again), so eviction never affects correctness, only speed.
+   */
+  cachePagesMax?: number;
+}
 
 export class Pager {
   readonly store: PageStore;
@@ -33,11 +42,15 @@ export class Pager {
   private readonly pool: Uint8Array[] = [];
   /** Pages loaded (verified) since creation, for tests and stats. */
   loadCount = 0;
+  private cachedCount = 0;
+  private readonly cachePagesMax: number;
 
-  constructor(store: PageStore) {
+  constructor(store: PageStore, options: PagerOptions = {}) {
     this.store = store;
     this.pageSizeBytes = store.pageSizeBytes;
     this.limits = pageLimits(store.pageSizeBytes);
+    this.cachePagesMax = options.cachePagesMax ?? Infinity;
+    if (!(this.cachePagesMax >= 1)) throw new EbofsError('EINVAL', `cachePagesMax ${options.cachePagesMax} is invalid`);
   }
 
   /** The verified bytes of page `id`. Never modify them. */
@@ -78,9 +91,7 @@ export class Pager {
       if (this.store.copiesOnWrite === true && this.pool.length < PAGE_POOL_COUNT_MAX) this.pool.push(page);
       return;
     }
-    const cache = this.cache;
-    while (cache.length <= id) cache.push(undefined);
-    cache[id] = page;
+    this.remember(id, page);
     if (this.store.copiesOnWrite === true) this.markOwned(id);
   }
 
@@ -99,8 +110,27 @@ export class Pager {
   }
 
   private forget(id: PageId): void {
-    if (id < this.cache.length) this.cache[id] = undefined;
+    if (id < this.cache.length && this.cache[id] !== undefined) {
+      this.cache[id] = undefined;
+      this.cachedCount--;
+    }
     if (id < this.owned.length) this.owned[id] = 0;
+  }
+
+  /** Caches a verified page, dropping the whole cache first when it is full. */
+  private remember(id: PageId, page: Uint8Array): void {
+    if (this.cachedCount >= this.cachePagesMax) this.resetCache();
+    // Keep the cache array dense (packed elements): filling up to `id` avoids V8's slow
+    // dictionary mode for sparse arrays.
+    const cache = this.cache;
+    while (cache.length <= id) cache.push(undefined);
+    if (cache[id] === undefined) this.cachedCount++;
+    cache[id] = page;
+  }
+
+  /** Pages currently cached. */
+  get cachedPageCount(): number {
+    return this.cachedCount;
   }
 
   private markOwned(id: PageId): void {
@@ -116,17 +146,14 @@ export class Pager {
   resetCache(): void {
     this.cache = [];
     this.owned = new Uint8Array(0);
+    this.cachedCount = 0;
   }
 
   private load(id: PageId): Uint8Array {
     const page = this.store.read(id);
     verifyPage(page, id, this.pageSizeBytes);
     this.loadCount++;
-    // Keep the cache array dense (packed elements): filling up to `id` avoids V8's slow
-    // dictionary mode for sparse arrays.
-    const cache = this.cache;
-    while (cache.length <= id) cache.push(undefined);
-    cache[id] = page;
+    this.remember(id, page);
     return page;
   }
 }

@@ -251,3 +251,26 @@ test('duplicates: deleting a key removes every value, across many leaves', (t) =
   for (const id of result.freed) store.free(id);
   t.is(store.allocatedPageCount, 0);
 });
+
+test('a bounded page cache stays bounded and changes nothing but speed', (t) => {
+  const store = new MemoryPageStore({ pageSizeBytes: 512 });
+  const pager = new Pager(store, { cachePagesMax: 4 });
+  const tree = openTree(pager, makeDescriptor(), EMPTY_ROOT);
+  const r = new Random(5);
+  const model = new Map<string, string>();
+  for (let round = 0; round < 20; round++) {
+    const b = tree.begin();
+    for (let i = 0; i < 100; i++) {
+      const k = `k${r.int(500)}`;
+      const v = `v${r.int(1e6)}`;
+      b.put(enc(k), enc(v));
+      model.set(k, v);
+    }
+    b.commit();
+    t.true(pager.cachedPageCount <= 4);
+  }
+  for (const [k, v] of model) t.is(dec(tree.current.get(enc(k))), v);
+  t.true(pager.cachedPageCount <= 4);
+  t.deepEqual(check(tree), []);
+  t.true(isErrorCode(t.throws(() => new Pager(store, { cachePagesMax: 0 })), 'EINVAL'));
+});
