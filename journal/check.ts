@@ -3,9 +3,9 @@
  *
  * Replay ends at the first record that is not valid; usually that is the torn tail of the last
  * batch before a crash, which is normal. It is damage when the log demonstrably continues
- * after the bad record: the next slot holds a valid header with the following seq that links
- * to the bad record's header. Then records that were durable would be lost, so check reports
- * the location instead of treating it as the end.
+ * after the bad record: the next slot holds a valid header with the following seq, linking to
+ * the bad record's header, written by a later batch (so the bad record had been flushed). Then
+ * records that were durable are lost, and check reports the location.
  */
 import { decodeHeader, headerLink, payloadChecksum, RECORD_HEADER_BYTES } from './format.js';
 import { replayRing } from './replay.js';
@@ -49,8 +49,9 @@ export async function checkJournal(
       const next = Buffer.alloc(bs);
       await device.read(nextPos, next);
       const nextHeader = decodeHeader(next, bs);
+      // Only a later batch proves the bad record was durable (see format.ts).
       const continues = typeof nextHeader !== 'string' && nextHeader.seq === seq + 1 &&
-        nextHeader.prevLink === headerLink(record.subarray(0, RECORD_HEADER_BYTES));
+        nextHeader.prevLink === headerLink(record.subarray(0, RECORD_HEADER_BYTES)) && nextHeader.batch !== header.batch;
       if (continues && !payloadIntact(record, header.payloadBytes, header.payloadChecksum, seq)) {
         findings.push({
           code: 'ECHECKSUM', offset: pos,

@@ -21,7 +21,7 @@
  *       40    4 u32   payloadBytes
  *       44    4 u32   recordBlocks: blocks in this record, header included (>= 1)
  *       48    8 u64   payloadChecksum: xxh64 of the payload, seeded with seq
- *       56    4 u32   reserved, 0
+ *       56    4 u32   batch: number of the write+flush batch that wrote it (+1 per batch, wraps, never 0)
  *       60    4 u32   headerChecksum: xxh32 of bytes 0..59
  *       64    n       payload (payloadBytes), then zeros to recordBlocks * blockSize
  *
@@ -43,6 +43,10 @@
  *   end is made unreplayable" without writing anything before new records go out.
  * - Everything in a record is covered by a checksum, so a torn write (any subset of its
  *   512-byte sectors) fails validation.
+ * - Batches are written one after another, each after the previous one's flush completed. So a
+ *   damaged record followed by a valid record of a later batch that links to it was durable:
+ *   that is corruption (check.ts reports it), not a torn tail — a torn batch can leave a bad
+ *   record followed by good ones of the same batch, which were never acknowledged.
  *
  * Versioning: a reader that finds a version it does not know treats the record as the end of
  * the log and reports EFORMAT through check(); flags bits other than 1 and 2 are reserved.
@@ -81,6 +85,8 @@ export interface RecordHeader {
   nonce: bigint;
   seq: number;
   prevLink: bigint;
+  /** The group-commit batch that wrote this record. */
+  batch: number;
   payloadBytes: number;
   recordBlocks: number;
   payloadChecksum: bigint;
@@ -110,7 +116,7 @@ export function encodeHeader(header: RecordHeader, target: Uint8Array): void {
   view.setUint32(40, header.payloadBytes, true);
   view.setUint32(44, header.recordBlocks, true);
   view.setBigUint64(48, header.payloadChecksum, true);
-  view.setUint32(56, 0, true);
+  view.setUint32(56, header.batch, true);
   view.setUint32(60, checksum32(target.subarray(0, 60)), true);
 }
 
@@ -131,7 +137,7 @@ export function decodeHeader(block: Uint8Array, blockBytes: number): RecordHeade
   const payloadBytes = view.getUint32(40, true);
   const recordBlocks = view.getUint32(44, true);
   const hi = view.getUint32(28, true);
-  const sane = (flags & ~FLAGS_KNOWN) === 0 && hi < 2 ** 21 && view.getUint32(56, true) === 0 &&
+  const sane = (flags & ~FLAGS_KNOWN) === 0 && hi < 2 ** 21 && view.getUint32(56, true) !== 0 &&
     recordBlocks >= 1 && recordBlocks * blockBytes <= RECORD_BYTES_MAX &&
     recordBlocks === recordBlocksFor(payloadBytes, blockBytes);
   if (!sane) return 'fields';
@@ -141,6 +147,7 @@ export function decodeHeader(block: Uint8Array, blockBytes: number): RecordHeade
     nonce: view.getBigUint64(16, true),
     seq: readU64(block, 24),
     prevLink: view.getBigUint64(32, true),
+    batch: view.getUint32(56, true),
     payloadBytes,
     recordBlocks,
     payloadChecksum: view.getBigUint64(48, true),

@@ -23,7 +23,7 @@ import { assert } from '../common/assert.js';
 import { EbofsError } from '../common/errors.js';
 import {
   EVENT_BYTES_DEFAULT, FLAG_FIRST, FLAG_LAST, RECORD_BYTES_DEFAULT, RECORD_BYTES_MAX, RECORD_HEADER_BYTES,
-  RING_BLOCKS_MIN, BATCH_BYTES_MAX, BATCH_RECORDS_MAX, encodeHeader, headerLink, payloadChecksum, recordBlocksFor,
+  type RecordHeader, RING_BLOCKS_MIN, BATCH_BYTES_MAX, BATCH_RECORDS_MAX, encodeHeader, headerLink, payloadChecksum, recordBlocksFor,
 } from './format.js';
 import { type ReplayEnd, replayRing } from './replay.js';
 import type { JournalCursor, JournalOptions, JournalStats, LogDevice, ReplayedEvent, Ring } from './types.js';
@@ -39,7 +39,9 @@ interface QueuedRecord {
   /** LSP where the record starts (after its pad). */
   lsp: number;
   padBytes: number;
+  /** The record's blocks; the header is written into them when the batch is sealed. */
   bytes: Buffer;
+  header: RecordHeader;
   /** Set on the LAST record of an event: settles the append. */
   event?: LiveEvent;
 }
@@ -62,6 +64,8 @@ export class Journal {
   private readonly nonce: bigint;
   private nextSeq: number;
   private link: bigint;
+  /** Number of the last batch written (a u32 that wraps, never 0). */
+  private batchNumber: number;
   private tailLsp: number;
   private trimmedLsp: number;
   private readonly queue: QueuedRecord[] = [];
@@ -87,6 +91,7 @@ export class Journal {
     this.nonce = options.nonce ?? randomBytes(8).readBigUInt64LE(0);
     this.nextSeq = end.cursor.seq;
     this.link = end.link ?? 0n;
+    this.batchNumber = end.batch;
     this.trimmedLsp = cursor.offset - this.ring.start;
     this.tailLsp = this.trimmedLsp + end.scannedBytes;
     assert(this.ring.start + (this.tailLsp % this.ringBytes) === end.cursor.offset || end.scannedBytes === 0,
@@ -217,21 +222,30 @@ export class Journal {
     return { ...this.counters, usedBytes: this.tailLsp - this.trimmedLsp, ringBytes: this.ringBytes };
   }
 
+  /** Lays the record out now (call order); its header is sealed when its batch is written. */
   private encodeRecord(part: Uint8Array, flags: number, event: LiveEvent | undefined): QueuedRecord {
     const blocks = recordBlocksFor(part.byteLength, this.bs);
     const bytes = Buffer.alloc(blocks * this.bs);
     const offsetInRing = this.tailLsp % this.ringBytes;
     const padBytes = offsetInRing + bytes.byteLength > this.ringBytes ? this.ringBytes - offsetInRing : 0;
     bytes.set(part, RECORD_HEADER_BYTES);
-    encodeHeader({
-      flags, journalId: this.options.journalId, nonce: this.nonce, seq: this.nextSeq, prevLink: this.link,
+    const header = {
+      flags, journalId: this.options.journalId, nonce: this.nonce, seq: this.nextSeq, prevLink: 0n, batch: 0,
       payloadBytes: part.byteLength, recordBlocks: blocks, payloadChecksum: payloadChecksum(part, this.nextSeq),
-    }, bytes);
-    this.link = headerLink(bytes);
+    };
     this.nextSeq++;
     const lsp = this.tailLsp + padBytes;
     this.tailLsp = lsp + bytes.byteLength;
-    return event === undefined ? { lsp, padBytes, bytes } : { lsp, padBytes, bytes, event };
+    return event === undefined ? { lsp, padBytes, bytes, header } : { lsp, padBytes, bytes, header, event };
+  }
+
+  /** Seals the headers of a batch: its number, and the link of each record to the one before. */
+  private sealHeaders(batch: QueuedRecord[]): void {
+    this.batchNumber = (this.batchNumber + 1) >>> 0 || 1;
+    for (const record of batch) {
+      encodeHeader({ ...record.header, prevLink: this.link, batch: this.batchNumber }, record.bytes);
+      this.link = headerLink(record.bytes);
+    }
   }
 
   private kick(): void {
@@ -293,6 +307,7 @@ export class Journal {
   /** Writes records (and wrap pads) with one device write per contiguous run, then one flush. */
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
     if (this.options.beforeBatch !== undefined) await this.options.beforeBatch();
+    this.sealHeaders(batch);
     const runs: { offset: number; parts: Buffer[] }[] = [];
     const place = (lsp: number, bytes: Buffer): void => {
       const offset = this.ring.start + (lsp % this.ringBytes);

@@ -15,6 +15,8 @@ export interface ReplayEnd {
   cursor: JournalCursor;
   /** Link of the last record of the last whole event, or undefined if none was replayed. */
   link: bigint | undefined;
+  /** Batch number of the last record replayed (0 if none). */
+  batch: number;
   /** Bytes from the start cursor to the end (records and wrap pads). */
   scannedBytes: number;
   /** Why the chain ended at the next slot (for check() and logs). */
@@ -50,7 +52,7 @@ export async function replayRing(
   let link: bigint | undefined;
   let scanned = 0;
   let pending: PendingEvent | undefined;
-  let end: ReplayEnd = { cursor: { ...cursor }, link: undefined, scannedBytes: 0, reason: 'empty' };
+  let end: ReplayEnd = { cursor: { ...cursor }, link: undefined, batch: 0, scannedBytes: 0, reason: 'empty' };
   let lastEventEnd = 0;
 
   for (let steps = 0; ; steps++) {
@@ -98,7 +100,7 @@ export async function replayRing(
       costs.push(scanned - lastEventEnd);
       lastEventEnd = scanned;
       pending = undefined;
-      end = { cursor: next, link, scannedBytes: scanned, reason: 'end' };
+      end = { cursor: next, link, batch: h.batch, scannedBytes: scanned, reason: 'end' };
     }
     if (scanned >= ringBytes) { end = { ...end, reason: 'lap complete' }; break; }
   }
