@@ -14,7 +14,7 @@
  */
 import { assert } from '../common/assert.js';
 import { EbofsError } from '../common/errors.js';
-import { type CompareFn, getComparator } from './comparators.js';
+import { type CompareFn, compareBytes, getComparator } from './comparators.js';
 import { type FieldFormat, type TreeDescriptor } from './descriptor.js';
 import { CHILD_ID_SIZE_BYTES, ENTRIES_PER_PAGE_MIN, KEY_SIZE_MAX_BYTES, type PageLimits } from './format.js';
 
@@ -41,6 +41,8 @@ export class Codec {
   readonly valueFixed: number;
   readonly keyCompare: CompareFn;
   readonly valueCompare: CompareFn;
+  /** Keys use the built-in `bytes` order: searches use an inlined copy of it. */
+  readonly bytesOrder: boolean;
   /** Largest user key and value accepted (E2BIG beyond). */
   readonly keySizeMax: number;
   readonly valueSizeMax: number;
@@ -67,6 +69,7 @@ export class Codec {
     this.valuePrefix = v === null || v.kind === 'fixed' ? 0 : v.prefixBytes;
     this.valueFixed = v === null ? 0 : v.kind === 'fixed' ? v.sizeBytes : -1;
     this.keyCompare = getComparator(descriptor.comparator).compare;
+    this.bytesOrder = this.keyCompare === compareBytes;
     this.valueCompare = getComparator(descriptor.valueComparator).compare;
     const fixedValue = this.valueFixed > 0 ? this.valueFixed : 0;
     const fixedKey = this.keyFixed > 0 ? this.keyFixed : 0;
@@ -214,7 +217,9 @@ export class Codec {
   compareTarget(buf: Uint8Array, at: number): number {
     const keyLength = this.keyPrefix === 0 ? this.keyFixed : Codec.readLength(buf, at, this.keyPrefix);
     const keyStart = at + this.keyPrefix;
-    const c = this.keyCompare(this.target, this.targetKeyStart, this.targetKeyLength, buf, keyStart, keyLength);
+    const c = this.bytesOrder
+      ? compareTargetBytes(this.target, this.targetKeyStart, this.targetKeyLength, buf, keyStart, keyLength)
+      : this.keyCompare(this.target, this.targetKeyStart, this.targetKeyLength, buf, keyStart, keyLength);
     if (c !== 0 || !this.duplicates) return c;
     if (this.targetMode !== TARGET_FULL) return this.targetMode;
     const v = keyStart + keyLength;
@@ -286,6 +291,18 @@ export class Codec {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** compareBytes, as a module-local function the search loop can inline. */
+function compareTargetBytes(
+  a: Uint8Array, aOffset: number, aLength: number, b: Uint8Array, bOffset: number, bLength: number,
+): number {
+  const n = aLength < bLength ? aLength : bLength;
+  for (let i = 0; i < n; i++) {
+    const d = a[aOffset + i]! - b[bOffset + i]!;
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
+}
 
 /** Copies `length` bytes of `source` from `start` into a new (pooled) Buffer. */
 export function copyRange(source: Uint8Array, start: number, length: number): Uint8Array {
