@@ -20,7 +20,7 @@ import type { SimRunContext, SimTarget } from '../target.js';
 
 interface Pinned { version: TreeVersion; snapshot: Entry[]; release: () => void; generation: number }
 
-const OPS_PER_RUN = 3000;
+const OPS_PER_RUN = 5000;
 
 async function run(ctx: SimRunContext): Promise<string[]> {
   const r = new Random(ctx.seed);
