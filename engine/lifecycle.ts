@@ -23,6 +23,8 @@ import { BLOCK_BYTES } from './txn-context.js';
 
 /** Default store size for a new store file. */
 export const STORE_SIZE_DEFAULT_BYTES = 1024 * 1024 * 1024;
+/** Default metadata page cache. */
+export const CACHE_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Default journal ring: 1/16 of the device, between 1 MiB and 256 MiB. */
 export const JOURNAL_BYTES_MIN = 1024 * 1024;
 export const JOURNAL_BYTES_MAX = 256 * 1024 * 1024;
@@ -39,6 +41,8 @@ export interface EbofsOptions {
   csumBlockBytes?: number;
   /** mkfs: journal ring size. */
   journalBytes?: number;
+  /** Metadata page cache (default 64 MiB); pages past it are re-read from the device. */
+  cacheBytes?: number;
   /** Open the file with O_DIRECT. */
   direct?: boolean;
   /** When checkpoints run. */
@@ -160,7 +164,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const allocator = decodeAllocator(blob.subarray(0, sb.freeMapBytes));
   allocator.markDurable(sb.generation);
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
-    { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation });
+    { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
   const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
   let store: EbofsStore | undefined;
   const { journal, events } = await Journal.open(device, {

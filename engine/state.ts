@@ -42,10 +42,12 @@ export class EngineState {
     readonly device: BlockDevice,
     readonly allocator: Allocator,
     treeHeaders: Uint8Array[] | undefined,
-    init: { nextNid: number; floor: number; generation: number },
+    init: { nextNid: number; floor: number; generation: number; cacheBytes: number },
   ) {
     this.pageStore = new DevicePageStore(device, allocator, () => this.freeGeneration());
-    this.pager = new Pager(this.pageStore);
+    // Verified clean pages are cached up to cacheBytes (dirty ones live in the page store until
+    // the next checkpoint, bounded by the checkpoint policy's dirtyBytesMax).
+    this.pager = new Pager(this.pageStore, { cachePagesMax: Math.max(16, Math.floor(init.cacheBytes / BLOCK_BYTES)) });
     this.trees = openTrees(this.pager, treeHeaders);
     this.nextNid = init.nextNid;
     this.floor = init.floor;
