@@ -17,11 +17,12 @@
  * Data is kept in immutable 4 KiB pages (never modified in place, replaced whole), so undo
  * entries and clones share pages instead of copying bytes; absent pages are holes.
  */
+import { checkBatch, checkReadArgs } from './store-args.js';
 import { EbofsError, type ErrorCode } from '../common/errors.js';
 import { assert, assertNever, verify } from '../common/assert.js';
 import {
-  COLLECTION_COUNT_MAX, LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTION_BYTES_MAX,
-  TRANSACTIONS_PER_BATCH_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX,
+  COLLECTION_COUNT_MAX, LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES,
+  XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX,
 } from './limits.js';
 import {
   collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId,
@@ -472,16 +473,6 @@ export class MemStore implements ObjectStore {
   }
 }
 
-function checkBatch(ts: readonly Transaction[]): void {
-  if (!Array.isArray(ts) || ts.some((t) => !(t instanceof Transaction))) {
-    throw new EbofsError('EINVAL', 'queueTransactions takes an array of Transaction');
-  }
-  if (ts.length > TRANSACTIONS_PER_BATCH_MAX) {
-    throw new EbofsError('E2BIG', `${ts.length} transactions exceed ${TRANSACTIONS_PER_BATCH_MAX}`);
-  }
-  const bytes = ts.reduce((n, t) => n + t.byteCount, 0);
-  if (bytes > TRANSACTION_BYTES_MAX) throw new EbofsError('E2BIG', `batch of ${bytes} bytes too large`);
-}
 
 /** The model's own invariants (run after every batch under EBOFS_VERIFY); throws AssertionError. */
 function assertState(s: State): void {
@@ -514,11 +505,6 @@ function assertObject(obj: MemObject, where: string): void {
   }
 }
 
-function checkReadArgs(offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new EbofsError('EINVAL', `bad read range ${offset}+${length}`);
-  }
-}
 
 function readData(obj: MemObject, offset: number, length: number): Buffer {
   const out = Buffer.alloc(length);

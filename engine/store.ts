@@ -13,6 +13,7 @@
  * events never wait for a trim — a checkpoint can always wait for them. Otherwise it queues
  * (FIFO, in order with everything after it) until a checkpoint frees journal space.
  */
+import { checkBatch, checkReadArgs } from './store-args.js';
 import { EbofsError } from '../common/errors.js';
 import type { Journal } from '../journal/index.js';
 import { parseCollectionId, type CollectionId } from './collection.js';
@@ -24,7 +25,7 @@ import {
 import type { ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent } from './types-store.js';
 import { type Transaction, TransactionError } from './transaction.js';
 import { isToleratedError } from './types-ops.js';
-import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES, TRANSACTIONS_PER_BATCH_MAX, TRANSACTION_BYTES_MAX } from './limits.js';
+import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES } from './limits.js';
 import { type OnodeRecord, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
 import { getChunked, iterateChunked } from './chunked.js';
 import { getOnode, scanOnodes } from './onode-keys.js';
@@ -476,14 +477,4 @@ function decodeOmapKey(base: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-function checkBatch(ts: readonly Transaction[]): void {
-  if (ts.length > TRANSACTIONS_PER_BATCH_MAX) throw new EbofsError('E2BIG', `${ts.length} transactions exceed ${TRANSACTIONS_PER_BATCH_MAX}`);
-  const bytes = ts.reduce((n, t) => n + t.byteCount, 0);
-  if (bytes > TRANSACTION_BYTES_MAX) throw new EbofsError('E2BIG', `batch of ${bytes} bytes too large`);
-}
 
-function checkReadArgs(offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new EbofsError('EINVAL', `bad read range ${offset}+${length}`);
-  }
-}
