@@ -22,7 +22,10 @@ import {
   GHOBJECT_MAX, GHOBJECT_MIN, type ByteInput, BytesMap, type Ghobject, type ObjectRef, bytesToBinary, formatGhobject,
   normalizeObjectId, toBytes,
 } from './types.js';
-import type { ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent } from './types-store.js';
+import type {
+  ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent, StoreReservation,
+} from './types-store.js';
+import type { Reservation } from '../alloc/index.js';
 import { type Transaction, TransactionError } from './transaction.js';
 import { isToleratedError } from './types-ops.js';
 import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES } from './limits.js';
@@ -124,7 +127,7 @@ export class EbofsStore implements ObjectStore {
    * can never fit.
    */
   private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
-    const ctx = this.applyVector(ts);
+    const ctx = this.applyVector(ts, undefined, options.reservation as Reservation | undefined);
     const record = encodeRecord(ts, ctx.placements);
     if (record.byteLength > this.journal.eventBytesMax) {
       ctx.abort();
@@ -148,9 +151,10 @@ export class EbofsStore implements ObjectStore {
   }
 
   /** Validates and applies a vector into a context; throws TransactionError, nothing changed. */
-  applyVector(ts: readonly Transaction[], replay?: TxnContext['replayPlacements']): TxnContext {
+  applyVector(ts: readonly Transaction[], replay?: TxnContext['replayPlacements'], reservation?: Reservation): TxnContext {
     const ctx = new TxnContext(this.state);
     ctx.replayPlacements = replay;
+    this.state.activeReservation = reservation;
     try {
       ts.forEach((t, ti) => {
         ctx.transactionIndex = ti;
@@ -171,8 +175,26 @@ export class EbofsStore implements ObjectStore {
     } catch (err) {
       ctx.abort();
       throw err;
+    } finally {
+      this.state.activeReservation = undefined;
     }
     return ctx;
+  }
+
+  /**
+   * Reserves `bytes` for later transactions (`queueTransaction(t, { reservation })`): their
+   * allocations draw from it first and never fail with ENOSPC for the reserved part. ENOSPC if
+   * the space is not free now. Reservations live in memory: a restart releases them.
+   */
+  reserve(bytes: number): StoreReservation {
+    this.checkOpen();
+    return this.state.allocator.reserve(bytes);
+  }
+
+  /** Ends a reservation; returns the bytes it gave back (its unused rest). */
+  release(reservation: StoreReservation): number {
+    this.checkOpen();
+    return this.state.allocator.release(reservation as Reservation);
   }
 
   private async writeLargeBlocks(blocks: Map<number, Buffer>): Promise<void> {

@@ -13,6 +13,13 @@ import type { Transaction } from './transaction.js';
 import { type ByteInput, type BytesMap, type Ghobject, type ObjectRef, GHOBJECT_MIN, formatGhobject } from './types.js';
 
 /** Options of `queueTransaction(s)`. */
+/** A space reservation: `bytes` promised to later transactions, `remainingBytes` not yet used. */
+export interface StoreReservation {
+  readonly id: number;
+  readonly bytes: number;
+  readonly remainingBytes: number;
+}
+
 export interface QueueOptions {
   /**
    * Called synchronously once the transaction is applied (readable), before
@@ -20,6 +27,12 @@ export interface QueueOptions {
    * it is not called when the transaction is rejected.
    */
   readonly onApplied?: () => void;
+  /**
+   * A space reservation (from the store's `reserve`) the transaction's allocations draw from
+   * first; allocations covered by it never fail with ENOSPC. Stores without reservations
+   * (MemStore) ignore it.
+   */
+  readonly reservation?: StoreReservation;
 }
 
 /** Result of `stat`. */
