@@ -34,7 +34,3 @@ export function checksum64Parts(parts: readonly Uint8Array[], seed = 0n): bigint
   return h.digest();
 }
 
-/** xxh32 of a string (UTF-8), used for default object hashes. */
-export function checksum32String(text: string, seed = 0): number {
-  return api.h32(text, seed) >>> 0;
-}

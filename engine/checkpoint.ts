@@ -17,7 +17,7 @@ import { assert } from '../common/assert.js';
 import { alignUp } from '../common/ints.js';
 import type { Journal } from '../journal/index.js';
 import type { EngineState } from './state.js';
-import { writePages } from './page-store.js';
+import { writeBlockRuns } from './page-store.js';
 import { encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
 import { BLOCK_BYTES } from './txn-context.js';
 
@@ -131,8 +131,8 @@ export class Checkpointer {
     };
     try {
       // 2. everything the superblock will reference
-      await writeBlocks(s, data);
-      await writePages(s.device, pages);
+      await writeBlockRuns(s.device, data);
+      await writeBlockRuns(s.device, pages);
       await s.device.write(blob.offset, blob.padded);
       if (waitFor !== undefined) await waitFor;
       await s.device.flush();
@@ -181,16 +181,5 @@ export class Checkpointer {
       guess = alignUp(bytes.byteLength * 2, BLOCK_BYTES);
     }
     throw new Error('free map does not converge');
-  }
-}
-
-async function writeBlocks(s: EngineState, data: Map<number, Buffer>): Promise<void> {
-  const ids = [...data.keys()].sort((a, b) => a - b);
-  for (let i = 0; i < ids.length;) {
-    let j = i + 1;
-    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < 256) j++;
-    const run = j - i === 1 ? data.get(ids[i]!)! : Buffer.concat(ids.slice(i, j).map((id) => data.get(id)!));
-    await s.device.write(ids[i]! * BLOCK_BYTES, run);
-    i = j;
   }
 }

@@ -98,18 +98,36 @@ export class DevicePageStore implements PageStore {
   }
 }
 
-/** Writes pages sorted by id, coalescing neighbours into one device write each. */
-export async function writePages(device: BlockDevice, pages: Map<number, Uint8Array>): Promise<number> {
-  const ids = [...pages.keys()].sort((a, b) => a - b);
+/** Most blocks one coalesced device write carries. */
+const RUN_BLOCKS_MAX = 1024;
+
+/**
+ * Writes 4 KiB blocks (pages or data) sorted by block number, one device write per run of
+ * neighbours. A run whose buffers already lie side by side in one ArrayBuffer (a large write's
+ * blocks) is written as a view, without copying. Returns the bytes written.
+ */
+export async function writeBlockRuns(device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>): Promise<number> {
+  const ids = [...blocks.keys()].sort((a, b) => a - b);
   let written = 0;
   for (let i = 0; i < ids.length;) {
     let j = i + 1;
-    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < 256) j++;
-    const run = Buffer.alloc((j - i) * PAGE_BYTES);
-    for (let k = i; k < j; k++) run.set(pages.get(ids[k]!)!, (k - i) * PAGE_BYTES);
+    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < RUN_BLOCKS_MAX) j++;
+    const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
     await device.write(ids[i]! * PAGE_BYTES, run);
     written += run.byteLength;
     i = j;
   }
   return written;
+}
+
+/** One buffer for consecutive blocks: a view when they are neighbours in one buffer already. */
+function joinBlocks(parts: Uint8Array[]): Uint8Array {
+  const first = parts[0]!;
+  let adjacent = true;
+  for (let k = 1; k < parts.length && adjacent; k++) {
+    const prev = parts[k - 1]!;
+    adjacent = parts[k]!.buffer === first.buffer && parts[k]!.byteOffset === prev.byteOffset + prev.byteLength;
+  }
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, parts.length * PAGE_BYTES);
+  return Buffer.concat(parts);
 }

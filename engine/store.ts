@@ -36,6 +36,7 @@ import { applyOp, MissingCollection } from './apply.js';
 import { extentsIn } from './data.js';
 import { encodeRecord } from './record.js';
 import { BLOCK_BYTES, TxnContext, verifyBlock } from './txn-context.js';
+import { writeBlockRuns } from './page-store.js';
 import type { EngineState } from './state.js';
 import { Checkpointer, type CheckpointPolicy } from './checkpoint.js';
 import type { Superblock } from './superblock.js';
@@ -198,14 +199,7 @@ export class EbofsStore implements ObjectStore {
   }
 
   private async writeLargeBlocks(blocks: Map<number, Buffer>): Promise<void> {
-    const ids = [...blocks.keys()].sort((a, b) => a - b);
-    for (let i = 0; i < ids.length;) {
-      let j = i + 1;
-      while (j < ids.length && ids[j] === ids[j - 1]! + 1) j++;
-      const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
-      await this.state.device.write(ids[i]! * BLOCK_BYTES, run);
-      i = j;
-    }
+    await writeBlockRuns(this.state.device, blocks);
     for (const [id, bytes] of blocks) if (this.state.inflightData.get(id) === bytes) this.state.inflightData.delete(id);
   }
 
@@ -475,18 +469,6 @@ export class EbofsStore implements ObjectStore {
     await this.state.device.close();
     if (failure !== undefined) throw failure;
   }
-}
-
-/** One buffer for consecutive blocks: a view when they are neighbours in one buffer already. */
-function joinBlocks(parts: Buffer[]): Buffer {
-  const first = parts[0]!;
-  let adjacent = true;
-  for (let k = 1; k < parts.length && adjacent; k++) {
-    const prev = parts[k - 1]!;
-    adjacent = parts[k]!.buffer === first.buffer && parts[k]!.byteOffset === prev.byteOffset + prev.byteLength;
-  }
-  if (adjacent) return Buffer.from(first.buffer, first.byteOffset, parts.length * BLOCK_BYTES);
-  return Buffer.concat(parts);
 }
 
 function decodeOmapKey(base: Buffer): Buffer {

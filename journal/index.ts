@@ -1,6 +1,6 @@
 /**
  * journal/: the write-ahead journal of ebofs. Public surface:
- * - Journal: open (replay) / append (group commit) / trim / durableCursor / close / stats.
+ * - Journal: open (replay) / append (group commit) / trim / tail / canAppend / drain / close / stats.
  * - The interfaces it needs from its owner (LogDevice) and the types it hands back.
  * - Format limits (format.ts) and the checker (check.ts) for fsck and tools.
  */

@@ -204,12 +204,6 @@ export class Journal {
     if (this.failure !== undefined) throw this.failedError();
   }
 
-  /** Cursor after the last durable event (where replay would end if the process died now). */
-  durableCursor(): JournalCursor | undefined {
-    for (let i = this.live.length - 1; i >= 0; i--) if (this.live[i]!.durable) return { ...this.live[i]!.next };
-    return undefined;
-  }
-
   /** Waits for queued appends to finish, then refuses further ones. Does not close the device. */
   async close(): Promise<void> {
     this.closing = true;

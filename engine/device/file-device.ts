@@ -68,13 +68,7 @@ export class FileDevice implements BlockDevice {
   }
 
   async read(offset: number, target: Uint8Array): Promise<void> {
-    this.checkOpen('read');
-    checkRange(this, offset, target.byteLength, 'read');
-    for (let done = 0; done < target.byteLength;) {
-      const chunk = target.subarray(done, Math.min(target.byteLength, done + FILE_IO_BYTES_MAX));
-      await this.io('read', offset + done, chunk);
-      done += chunk.byteLength;
-    }
+    await this.transferAll('read', offset, target);
     this.counters.readCount++;
     this.counters.readBytes += target.byteLength;
   }
@@ -102,15 +96,20 @@ export class FileDevice implements BlockDevice {
   }
 
   async write(offset: number, source: Uint8Array): Promise<void> {
-    this.checkOpen('write');
-    checkRange(this, offset, source.byteLength, 'write');
-    for (let done = 0; done < source.byteLength;) {
-      const chunk = source.subarray(done, Math.min(source.byteLength, done + FILE_IO_BYTES_MAX));
-      await this.io('write', offset + done, chunk);
-      done += chunk.byteLength;
-    }
+    await this.transferAll('write', offset, source);
     this.counters.writeCount++;
     this.counters.writeBytes += source.byteLength;
+  }
+
+  /** Checks a request and issues it in pieces of at most FILE_IO_BYTES_MAX. */
+  private async transferAll(op: 'read' | 'write', offset: number, data: Uint8Array): Promise<void> {
+    this.checkOpen(op);
+    checkRange(this, offset, data.byteLength, op);
+    for (let done = 0; done < data.byteLength;) {
+      const chunk = data.subarray(done, Math.min(data.byteLength, done + FILE_IO_BYTES_MAX));
+      await this.io(op, offset + done, chunk);
+      done += chunk.byteLength;
+    }
   }
 
   async flush(): Promise<void> {
