@@ -431,9 +431,23 @@ export class MemStore implements ObjectStore {
     };
   }
 
+  /** The fencing floor (vectors apply when queued, so it reflects every one queued before). */
   async getFloor(): Promise<number> {
     this.checkOpen();
     return this.state.floor;
+  }
+
+  /**
+   * Ceph's set_floor_and_read: queues a transaction holding one `setFloor` op and resolves,
+   * once it commits, with the floor it left in force: max(floor, epoch). EINVAL (nothing
+   * queued) unless `epoch` is a non-negative safe integer.
+   */
+  async setFloor(epoch: number): Promise<number> {
+    this.checkOpen();
+    const t = new Transaction().setFloor(epoch);
+    let floor = -1;
+    await this.queueTransaction(t, { onApplied: () => { floor = this.state.floor; } });
+    return floor;
   }
 
   /** Idempotent: a second close waits for the same drain. */

@@ -26,7 +26,7 @@ import type {
   ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent, StoreReservation,
 } from './types-store.js';
 import type { Reservation } from '../alloc/index.js';
-import { type Transaction, TransactionError } from './transaction.js';
+import { Transaction, TransactionError } from './transaction.js';
 import { isToleratedError } from './types-ops.js';
 import { LIST_OBJECTS_MAX, READ_BYTES_MAX, STAT_BLOCK_SIZE_BYTES } from './limits.js';
 import { type OnodeRecord, nidRange, omapEntryBase, omapHeaderBase, xattrBase, xattrNameOf } from './meta-keys.js';
@@ -432,9 +432,47 @@ export class EbofsStore implements ObjectStore {
     };
   }
 
+  /**
+   * The fencing floor in the queue's order: the floor once every transaction queued before
+   * this call has applied (or been refused). With vectors waiting for journal space, it waits
+   * for the last of them; it never sees a transaction queued after the call. Like the other
+   * reads it does not wait for durability: a floor raised by an applied but not yet committed
+   * transaction is already reported (use `setFloor` for a durable answer).
+   */
   async getFloor(): Promise<number> {
     this.checkOpen();
-    return this.state.floor;
+    return this.floorAfterQueued();
+  }
+
+  /**
+   * Ceph's set_floor_and_read: queues a transaction holding one `setFloor` op (so it takes its
+   * place in the FIFO behind every vector queued before it, and every vector queued after it
+   * is checked against the new floor) and resolves, once that transaction is durable, with the
+   * floor it left in force: max(floor, epoch). The floor never goes down. EINVAL (nothing
+   * queued) unless `epoch` is a non-negative safe integer.
+   */
+  async setFloor(epoch: number): Promise<number> {
+    this.checkOpen();
+    const t = new Transaction().setFloor(epoch);
+    let floor = -1;
+    await this.queueTransaction(t, { onApplied: () => { floor = this.state.floor; } });
+    return floor;
+  }
+
+  /**
+   * The floor right after the vector last in the admission queue now has applied or been
+   * refused (read synchronously at that point, so later vectors cannot leak in); the current
+   * floor when nothing waits.
+   */
+  private floorAfterQueued(): Promise<number> {
+    const last = this.waiting[this.waiting.length - 1];
+    if (last === undefined) return Promise.resolve(this.state.floor);
+    return new Promise((resolve) => {
+      const { options, reject } = last;
+      const onApplied = options.onApplied;
+      last.options = { ...options, onApplied: () => { resolve(this.state.floor); onApplied?.(); } };
+      last.reject = (err) => { resolve(this.state.floor); reject(err); };
+    });
   }
 
   /**

@@ -162,8 +162,23 @@ export interface ObjectStore {
   cloneDiff?(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]>;
   /** Store-wide space figures. */
   statfs(): Promise<StoreStatfs>;
-  /** The fencing floor (0 until a `setFloor` op commits). */
+  /**
+   * The fencing floor (0 until a `setFloor` op applies), ordered with the queue: the floor as
+   * of every transaction queued before the call (EbofsStore waits for vectors still waiting
+   * for journal space; none queued after the call counts). Not a durability promise: a floor
+   * raised by an applied, not yet committed transaction is reported, as other reads see it.
+   */
   getFloor(): Promise<number>;
+  /**
+   * Fencing, Ceph's set_floor_and_read: raises the floor to max(floor, epoch) through the
+   * transaction queue (a transaction holding one `setFloor` op) and resolves, once that is
+   * durable, with the floor now in force. Every transaction queued before the call is applied
+   * (or refused) first; every transaction stamped (`setEpoch`) below the returned floor and
+   * queued after the call is refused with ESTALE_EPOCH, nothing of it applied. The floor never
+   * goes down and survives remount and crash. EINVAL, nothing changed, unless `epoch` is a
+   * non-negative safe integer.
+   */
+  setFloor(epoch: number): Promise<number>;
 
   /** Waits for every queued transaction to commit, then closes. Later calls reject ECLOSED. */
   close(): Promise<void>;
