@@ -107,14 +107,35 @@ export class Allocator {
     if (!Number.isSafeInteger(generation) || generation <= this.durableGeneration) {
       throw new EbofsError('EINVAL', `free in generation ${generation}, durable is ${this.durableGeneration}`);
     }
+    const runs = this.usedRuns(extents);
+    for (const run of runs) this.deferred.add(run.start, run.length, generation);
+    this.verifyStrict();
+  }
+
+  /**
+   * Undoes an allocation that nothing ever referenced (an aborted transaction): the extents are
+   * free at once, with no deferral, and `refund` bytes go back to the reservation they were
+   * drawn from (if it is still live).
+   */
+  unallocate(extents: readonly Extent[], refund?: { reservation: Reservation; bytes: number }): void {
+    const runs = this.usedRuns(extents);
+    for (const run of runs) this.map.insert(run.start, run.length);
+    if (refund !== undefined && refund.bytes > 0 && refund.reservation.live) {
+      this.reservations.refund(this.reservations.resolve(refund.reservation), Math.floor(refund.bytes / this.geometry.unitBytes));
+    }
+    this.adjustForm();
+    this.verifyStrict();
+  }
+
+  /** The runs of `extents`, which must all be in use (EINVAL: a double free). */
+  private usedRuns(extents: readonly Extent[]): ReturnType<Allocator['validateBatch']> {
     const runs = this.validateBatch(extents);
     for (const run of runs) {
       if (this.map.overlaps(run.start, run.length) || this.deferred.overlaps(run.start, run.length)) {
         throw new EbofsError('EINVAL', `double free of ${this.describe(run)}`);
       }
     }
-    for (const run of runs) this.deferred.add(run.start, run.length, generation);
-    this.verifyStrict();
+    return runs;
   }
 
   /** Declares `generation` durable: frees deferred in it or earlier become allocatable. */

@@ -85,6 +85,14 @@ export class Reservations {
     this.units -= units;
   }
 
+  /** Gives back `units` drawn by an allocation that was undone (a live record only). */
+  refund(record: ReservationRecord, units: number): void {
+    if (!record.live) return;
+    const back = Math.min(units, record.units - record.remainingUnits);
+    record.remainingUnits += back;
+    this.units += back;
+  }
+
   /** Ends a reservation; returns the units it gives back. */
   release(record: ReservationRecord): number {
     assert(record.live, 'release of a released reservation');

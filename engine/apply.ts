@@ -16,7 +16,8 @@ import {
   type OnodeRecord, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
 } from './meta-keys.js';
 import { deleteChunked, deleteRange, getChunked, iterateChunked, putChunked } from './chunked.js';
-import { readLogicalBlockSync, removeData, truncateData, writeRange, zeroRange, extentsIn } from './data.js';
+import { readLogicalBlockSync, removeData, shareRange, truncateData, writeRange, zeroRange, extentsIn } from './data.js';
+import { getDead, manyKeys, manyRecordsAbove, markDead, prepareExtend } from './reclaim.js';
 import { BLOCK_BYTES, type TxnContext } from './txn-context.js';
 
 /** A missing collection always rejects the transaction, even for ENOENT-tolerant ops. */
@@ -77,13 +78,44 @@ function where(op: { cid: CollectionId; oid: Ghobject }): string {
   return `${op.cid}/${formatGhobject(op.oid)}`;
 }
 
-/** Removes an object's onode and everything keyed by its nid. */
+/**
+ * Removes an object's onode and everything keyed by its nid: at once when that is little,
+ * else in O(1) by a dead mark the reclaimer works off (reclaim.ts).
+ */
 function destroy(ctx: TxnContext, found: Found, label: string): void {
   deleteOnode(ctx.onodes, ctx.names, found.key, found.onode);
-  removeData(ctx, found.onode.nid, found.onode.size, label);
-  const range = nidRange(found.onode.nid);
+  const { nid } = found.onode;
+  if (getDead(ctx.dead, nid) !== undefined || manyRecordsAbove(ctx.extents, nid, 0, ctx.state.lazyRecordsMin) ||
+    manyKeys(ctx.omap, nid, ctx.state.lazyRecordsMin)) {
+    markDead(ctx, nid, 0, true);
+    return;
+  }
+  removeData(ctx, nid, found.onode.size, label);
+  const range = nidRange(nid);
   deleteRange(ctx.xattrs, range.start, range.end);
   deleteRange(ctx.omap, range.start, range.end);
+}
+
+/** Sets the size of an object, shrinking (lazily when that is much) or growing its data. */
+function resize(ctx: TxnContext, found: Found, size: number, label: string): void {
+  const o = found.onode;
+  if (size > o.size) {
+    prepareExtend(ctx, o.nid, size, label);
+  } else if (size < o.size) {
+    const keep = Math.ceil(size / BLOCK_BYTES);
+    if (getDead(ctx.dead, o.nid) !== undefined || manyRecordsAbove(ctx.extents, o.nid, keep, ctx.state.lazyRecordsMin)) {
+      markDead(ctx, o.nid, keep, false);
+      truncateData(ctx, o.nid, keep * BLOCK_BYTES, size, label);
+    } else {
+      truncateData(ctx, o.nid, o.size, size, label);
+    }
+  }
+  o.size = size;
+}
+
+/** Grows an object to cover [offset, offset + length) before an op writes there. */
+function cover(ctx: TxnContext, found: Found, offset: number, length: number, label: string): void {
+  if (length > 0 && offset + length > found.onode.size) prepareExtend(ctx, found.onode.nid, offset + length, label);
 }
 
 function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint8Array, Uint8Array])[]): void {
@@ -103,6 +135,7 @@ function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint
 
 function writeOp(ctx: TxnContext, op: OpOf<'write'>): void {
   const found = findOrCreate(ctx, op.cid, op.oid);
+  cover(ctx, found, op.offset, op.data.byteLength, where(op));
   writeRange(ctx, found.onode.nid, op.offset, op.data, where(op));
   if (op.data.byteLength > 0 && op.offset + op.data.byteLength > found.onode.size) {
     found.onode.size = op.offset + op.data.byteLength;
@@ -112,6 +145,7 @@ function writeOp(ctx: TxnContext, op: OpOf<'write'>): void {
 
 function zeroOp(ctx: TxnContext, op: OpOf<'zero'>): void {
   const found = findOrCreate(ctx, op.cid, op.oid);
+  cover(ctx, found, op.offset, op.length, where(op));
   zeroRange(ctx, found.onode.nid, op.offset, op.length, where(op));
   if (op.length > 0 && op.offset + op.length > found.onode.size) found.onode.size = op.offset + op.length;
   save(ctx, found);
@@ -119,8 +153,7 @@ function zeroOp(ctx: TxnContext, op: OpOf<'zero'>): void {
 
 function truncateOp(ctx: TxnContext, op: OpOf<'truncate'>): void {
   const found = find(ctx, op.cid, op.oid);
-  truncateData(ctx, found.onode.nid, found.onode.size, op.size, where(op));
-  found.onode.size = op.size;
+  resize(ctx, found, op.size, where(op));
   save(ctx, found);
 }
 
@@ -149,13 +182,16 @@ function readRangeSync(ctx: TxnContext, nid: number, offset: number, length: num
   return out;
 }
 
+/** clone: the target becomes a copy of the source — data shared (refs.ts), xattrs and omap copied. */
 function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
   const source = find(ctx, op.cid, op.oid);
+  const targetKey = storedOnodeKey(encodeOnodeKey(op.cid, op.targetOid));
+  if (Buffer.compare(targetKey, source.key) === 0) return; // onto itself: already a copy
   const existing = lookupOnode(ctx, op.cid, op.targetOid);
-  if (existing !== undefined) destroy(ctx, { key: storedOnodeKey(encodeOnodeKey(op.cid, op.targetOid)), onode: existing }, where(op));
+  if (existing !== undefined) destroy(ctx, { key: targetKey, onode: existing }, where(op));
   const target = insert(ctx, op.cid, op.targetOid, { ...emptyOnode(ctx), hintObjectSize: source.onode.hintObjectSize,
     hintWriteSize: source.onode.hintWriteSize, hintFlags: source.onode.hintFlags });
-  copyData(ctx, source, target, 0, source.onode.size, 0, where(op));
+  shareRange(ctx, source.onode.nid, 0, target.onode.nid, 0, Math.ceil(source.onode.size / BLOCK_BYTES), where(op));
   target.onode.size = source.onode.size;
   const cell = ctx.state.pager.limits.cellSizeMax;
   const range = nidRange(source.onode.nid);
@@ -171,13 +207,31 @@ function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
   save(ctx, target);
 }
 
+/**
+ * cloneRange: data only. When source and target offsets agree modulo the block size, whole
+ * blocks are shared and only the partial edges are copied; otherwise every byte is copied.
+ */
 function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
   const source = find(ctx, op.cid, op.oid);
   if (op.sourceOffset + op.length > source.onode.size) {
     fail('EINVAL', `cloneRange ${op.sourceOffset}+${op.length} beyond source size ${source.onode.size}`);
   }
   const target = findOrCreate(ctx, op.cid, op.targetOid);
-  copyData(ctx, source, target, op.sourceOffset, op.length, op.targetOffset, where(op));
+  const label = where(op);
+  cover(ctx, target, op.targetOffset, op.length, label);
+  const srcEnd = op.sourceOffset + op.length;
+  const s0 = Math.ceil(op.sourceOffset / BLOCK_BYTES);
+  const s1 = Math.floor(srcEnd / BLOCK_BYTES);
+  if ((op.targetOffset - op.sourceOffset) % BLOCK_BYTES === 0 && s1 > s0) {
+    const shift = op.targetOffset - op.sourceOffset;
+    const head = readRangeSync(ctx, source.onode.nid, op.sourceOffset, s0 * BLOCK_BYTES - op.sourceOffset, label);
+    const tail = readRangeSync(ctx, source.onode.nid, s1 * BLOCK_BYTES, srcEnd - s1 * BLOCK_BYTES, label);
+    shareRange(ctx, source.onode.nid, s0, target.onode.nid, s0 + shift / BLOCK_BYTES, s1 - s0, label);
+    writeRange(ctx, target.onode.nid, op.targetOffset, head, label, false);
+    writeRange(ctx, target.onode.nid, s1 * BLOCK_BYTES + shift, tail, label, false);
+  } else {
+    copyData(ctx, source, target, op.sourceOffset, op.length, op.targetOffset, label);
+  }
   if (op.length > 0 && op.targetOffset + op.length > target.onode.size) target.onode.size = op.targetOffset + op.length;
   save(ctx, target);
 }

@@ -9,6 +9,7 @@
  *     checkpoint references), wait for the journal events in the snapshot to be durable, flush;
  *  3. write superblock copy g % 2, flush: the checkpoint is durable;
  *  4. release frees deferred to g (once no data read is in flight), trim the journal.
+ * Before 1, a bounded reclaim step (reclaim.ts) frees garbage of removed and truncated objects.
  * A crash anywhere before 3 completes leaves the previous superblock and its journal intact.
  *
  * Triggers: journal use (half the ring), dirty bytes, a timer, a full journal, close.
@@ -20,6 +21,7 @@ import type { EngineState } from './state.js';
 import { writeBlockRuns } from './page-store.js';
 import { encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
 import { BLOCK_BYTES } from './txn-context.js';
+import { LAZY_RECORDS_MIN, RECLAIM_STEP_RECORDS, runReclaimStep } from './reclaim.js';
 
 export interface CheckpointPolicy {
   /** Checkpoint once the journal is this full (0..1). */
@@ -28,10 +30,15 @@ export interface CheckpointPolicy {
   dirtyBytesMax: number;
   /** Checkpoint this often while anything changed (0: no timer). */
   intervalMs: number;
+  /** Garbage records (reclaim.ts) each checkpoint frees at most. */
+  reclaimStepRecords: number;
+  /** Remove and truncate leave garbage to the reclaimer from this many extent records (or omap keys) on. */
+  lazyRecordsMin: number;
 }
 
 export const CHECKPOINT_POLICY_DEFAULT: CheckpointPolicy = {
-  journalFillRatio: 0.5, dirtyBytesMax: 64 * 1024 * 1024, intervalMs: 5000,
+  journalFillRatio: 0.5, dirtyBytesMax: 64 * 1024 * 1024, intervalMs: 5000, reclaimStepRecords: RECLAIM_STEP_RECORDS,
+  lazyRecordsMin: LAZY_RECORDS_MIN,
 };
 
 export class Checkpointer {
@@ -113,13 +120,17 @@ export class Checkpointer {
     const s = this.state;
     // Nothing applied since the last checkpoint: the durable superblock already says it all
     // (so read-only work — stat, fsck, a clean close — does not bump the generation).
-    if (!this.changed && s.dirtyBytes === 0 && s.pageStore.dirtyBytes === 0) return;
+    const garbage = s.trees.dead.current.count > 0;
+    if (!this.changed && !garbage && s.dirtyBytes === 0 && s.pageStore.dirtyBytes === 0) return;
     const generation = s.durableGeneration + 1;
+    // 0. a bounded step of lazy reclamation, in this checkpoint and in no journal event
+    // (reclaim.ts); garbage left over keeps the timer checkpointing.
+    const more = garbage && runReclaimStep(s, this.policy.reclaimStepRecords);
     // 1. snapshot
     const trees = s.treeHeaders();
     const tail = this.journal.tail();
     const waitFor = this.lastAppend;
-    this.changed = false;
+    this.changed = more;
     s.checkpointing = true;
     const pages = s.pageStore.snapshot(generation);
     const data = new Map(s.deferredData);

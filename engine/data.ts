@@ -52,7 +52,7 @@ export function punch(ctx: TxnContext, nid: number, b0: number, b1: number, wher
     if (end > b1) putRecord(ctx, nid, b1, e.pblock + (b1 - e.lblock), e.csums.subarray(b1 - e.lblock));
     const from = Math.max(e.lblock, b0);
     const to = Math.min(end, b1);
-    ctx.freeBlocks(e.pblock + (from - e.lblock), to - from);
+    ctx.releaseBlocks(e.pblock + (from - e.lblock), to - from);
   }
 }
 
@@ -166,6 +166,24 @@ export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size
   const keep = Math.ceil(size / BLOCK_BYTES);
   punch(ctx, nid, keep, Math.ceil(oldSize / BLOCK_BYTES) + 1, where);
   if (size % BLOCK_BYTES !== 0) zeroRange(ctx, nid, size, keep * BLOCK_BYTES - size, where);
+}
+
+/**
+ * Maps logical blocks [sb0, sb0 + n) of `src` onto [db0, db0 + n) of `dst` by sharing their
+ * physical blocks (refs.ts): metadata only, no data I/O. Holes stay holes. The source's
+ * records are read before the target range is punched, so overlapping ranges of one object
+ * behave like memmove.
+ */
+export function shareRange(ctx: TxnContext, src: number, sb0: number, dst: number, db0: number, n: number, where: string): void {
+  if (n <= 0) return;
+  const pieces = extentsIn(ctx.extents, src, sb0, sb0 + n, where).map((e) => {
+    const from = Math.max(e.lblock, sb0);
+    const to = Math.min(e.lblock + e.count, sb0 + n);
+    return { lblock: from, pblock: e.pblock + (from - e.lblock), csums: e.csums.subarray(from - e.lblock, to - e.lblock) };
+  });
+  for (const p of pieces) ctx.shareBlocks(p.pblock, p.csums.length);
+  punch(ctx, dst, db0, db0 + n, where);
+  for (const p of pieces) putRecord(ctx, dst, p.lblock - sb0 + db0, p.pblock, p.csums);
 }
 
 /** Removes every extent of `nid`. */

@@ -5,8 +5,10 @@
  * frees settle. Then:
  * - every metadata tree passes btree check (order, levels, counts, page checksums, every page
  *   reachable once);
- * - every extent, xattr and omap key belongs to an existing object; extent records of an
- *   object do not overlap and lie inside the device;
+ * - every extent, xattr and omap key belongs to an existing object or to a removed one awaiting
+ *   reclamation (reclaim.ts); extent records of an object do not overlap, lie inside the device
+ *   and past the object's size only as garbage from its dead mark on;
+ * - every shared block's reference count is exactly the number of records mapping it (refs.ts);
  * - space: the referenced blocks (superblocks, journal, free-map blob, tree pages, data) never
  *   overlap and are exactly what the allocator holds as used — no reference to free space, no
  *   leak (free + used + reserved = capacity);
@@ -26,6 +28,9 @@ import { formatGhobject } from './types.js';
 import { TREE_NAMES } from './state.js';
 import { BLOCK_BYTES, verifyBlock } from './txn-context.js';
 import { PAGE_BYTES } from './page-store.js';
+import { type DeadEntry, decodeDead } from './reclaim.js';
+import type { BlockRun } from './refs.js';
+import { checkRefs } from './fsck-refs.js';
 import type { EbofsStore } from './store.js';
 import { type Superblock, SUPERBLOCK_OFFSETS, decodeSuperblock } from './superblock.js';
 
@@ -91,25 +96,42 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
     report('ECORRUPT', 'metadata', `damaged trees (${[...damaged].join(', ')}): ownership and space checks skipped`);
     return findings;
   }
-  const nids = new Map<number, string>();
+  const nids = new Map<number, { label: string; size: number }>();
   for (const entry of s.trees.onodes.current.range()) {
-    const raw = decodeOnode(entry.value, 'onode tree');
-    const { cid, oid } = decodeOnodeKey(fullKeyOf(s.trees.names.current, entry.key, raw));
+    const onode = decodeOnode(entry.value, 'onode tree');
+    const { cid, oid } = decodeOnodeKey(fullKeyOf(s.trees.names.current, entry.key, onode));
     const label = `${cid}/${formatGhobject(oid)}`;
-    const onode = raw;
-    if (nids.has(onode.nid)) report('ECORRUPT', label, `object number ${onode.nid} also used by ${nids.get(onode.nid)}`);
-    nids.set(onode.nid, label);
+    const other = nids.get(onode.nid);
+    if (other !== undefined) report('ECORRUPT', label, `object number ${onode.nid} also used by ${other.label}`);
+    nids.set(onode.nid, { label, size: onode.size });
+  }
+  const dead = new Map<number, DeadEntry>();
+  for (const entry of s.trees.dead.current.range()) {
+    const d = decodeDead(entry.key, entry.value);
+    dead.set(d.nid, d);
+    if (d.removed === nids.has(d.nid)) {
+      report('ECORRUPT', `dead tree entry of object number ${d.nid}`, d.removed ? 'removed object still has an onode' : 'truncated object does not exist');
+    }
   }
   const deepBlocks: { pblock: number; csum: number; where: string }[] = [];
+  const dataRuns: BlockRun[] = [];
   let lastNid = -1;
   let lastEnd = 0;
   for (const entry of s.trees.extents.current.range()) {
     const nid = readU64BE(entry.key, 0);
     const lblock = readU64BE(entry.key, 8);
     const owner = nids.get(nid);
-    const where = `${owner ?? `object number ${nid}`} offset ${lblock * BLOCK_BYTES}`;
-    if (owner === undefined) report('ECORRUPT', where, 'extent of an object that does not exist');
+    const where = `${owner?.label ?? `object number ${nid}`} offset ${lblock * BLOCK_BYTES}`;
     const rec = decodeExtent(entry.value, where);
+    const d = dead.get(nid);
+    if (owner === undefined) {
+      if (d?.removed !== true) report('ECORRUPT', where, 'extent of an object that does not exist');
+    } else {
+      // Past the size only garbage may lie, and only from the dead mark on (reclaim.ts).
+      const sizeBlocks = Math.ceil(owner.size / BLOCK_BYTES);
+      const garbageFrom = d === undefined ? Infinity : d.from;
+      if (Math.max(lblock, sizeBlocks) < Math.min(lblock + rec.count, garbageFrom)) report('ECORRUPT', where, 'extent past the object size');
+    }
     if (nid === lastNid && lblock < lastEnd) report('ECORRUPT', where, 'extent overlaps the previous one');
     lastNid = nid;
     lastEnd = lblock + rec.count;
@@ -117,15 +139,20 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
       report('ECORRUPT', where, 'extent lies past the device end');
       continue;
     }
-    used.push({ offset: rec.pblock * BLOCK_BYTES, length: rec.count * BLOCK_BYTES });
+    dataRuns.push({ start: rec.pblock, count: rec.count });
     if (options.deep === true) {
       for (let i = 0; i < rec.count; i++) deepBlocks.push({ pblock: rec.pblock + i, csum: rec.csums[i]!, where: `${where} block ${i}` });
     }
   }
+  for (const run of checkRefs(dataRuns, s.trees.refs.current, report)) {
+    used.push({ offset: run.start * BLOCK_BYTES, length: run.count * BLOCK_BYTES });
+  }
   for (const name of ['xattrs', 'omap', 'names'] as const) {
     for (const entry of s.trees[name].current.range()) {
       const nid = readU64BE(entry.key, 0);
-      if (!nids.has(nid)) report('ECORRUPT', `${name} key of object number ${nid}`, 'belongs to no object');
+      if (!nids.has(nid) && (name === 'names' || dead.get(nid)?.removed !== true)) {
+        report('ECORRUPT', `${name} key of object number ${nid}`, 'belongs to no object');
+      }
     }
   }
   checkSpace(store, used, report);

@@ -166,6 +166,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
     { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
   const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
+  state.lazyRecordsMin = policy.lazyRecordsMin;
   let store: EbofsStore | undefined;
   const { journal, events } = await Journal.open(device, {
     ringOffset: sb.journalOffset, ringBytes: sb.journalBytes, journalId: sb.journalId,

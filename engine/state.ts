@@ -6,9 +6,10 @@ import type { AllocateOptions, Allocator, Reservation } from '../alloc/index.js'
 import { type Tree, type TreeDescriptor, Pager, makeDescriptor, openTree, decodeTreeHeader, encodeTreeHeader, EMPTY_ROOT } from '../btree/index.js';
 import type { BlockDevice } from './device/index.js';
 import { DevicePageStore } from './page-store.js';
+import { LAZY_RECORDS_MIN } from './reclaim.js';
 import { BLOCK_BYTES, type TxnContext, verifyBlock } from './txn-context.js';
 
-export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap', 'names'] as const;
+export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap', 'names', 'refs', 'dead'] as const;
 export type TreeName = (typeof TREE_NAMES)[number];
 export type Trees = Record<TreeName, Tree>;
 
@@ -19,6 +20,8 @@ const DESCRIPTORS: Record<TreeName, TreeDescriptor> = {
   xattrs: makeDescriptor(),
   omap: makeDescriptor(),
   names: makeDescriptor(),
+  refs: makeDescriptor({ key: { kind: 'fixed', sizeBytes: 8 }, value: { kind: 'fixed', sizeBytes: 8 } }),
+  dead: makeDescriptor({ key: { kind: 'fixed', sizeBytes: 8 }, value: { kind: 'fixed', sizeBytes: 12 } }),
 };
 
 export class EngineState {
@@ -35,6 +38,8 @@ export class EngineState {
   durableGeneration: number;
   /** Whether a checkpoint has taken its snapshot and is not yet durable. */
   checkpointing = false;
+  /** Remove and truncate go lazy (reclaim.ts) from this many records on. */
+  lazyRecordsMin = LAZY_RECORDS_MIN;
   /** The reservation the transaction being applied draws from. */
   activeReservation: Reservation | undefined;
 

@@ -34,6 +34,7 @@ import { getChunked, iterateChunked } from './chunked.js';
 import { getOnode, scanOnodes } from './onode-keys.js';
 import { applyOp, MissingCollection } from './apply.js';
 import { extentsIn } from './data.js';
+import { cloneDiff } from './clone-diff.js';
 import { encodeRecord } from './record.js';
 import { BLOCK_BYTES, TxnContext, verifyBlock } from './txn-context.js';
 import { writeBlockRuns } from './page-store.js';
@@ -420,6 +421,12 @@ export class EbofsStore implements ObjectStore {
       else out.push({ offset: lo, length: hi - lo });
     }
     return out;
+  }
+
+  async cloneDiff(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]> {
+    const x = this.lookup(cid, a);
+    const y = this.lookup(cid, b);
+    return cloneDiff(this.trees.extents.current, x, y, `${cid}/${formatGhobject(normalizeObjectId(a))}`);
   }
 
   async statfs(): Promise<StoreStatfs> {

@@ -8,9 +8,10 @@
  */
 import { checksum32 } from '../common/checksum.js';
 import { CorruptionError } from '../common/errors.js';
-import type { Extent } from '../alloc/index.js';
+import type { Extent, Reservation } from '../alloc/index.js';
 import type { WriteBatch } from '../btree/index.js';
 import type { EngineState } from './state.js';
+import { addRefs, dropRefs } from './refs.js';
 
 export const BLOCK_BYTES = 4096;
 
@@ -35,6 +36,8 @@ export class TxnContext {
   readonly xattrs: WriteBatch;
   readonly omap: WriteBatch;
   readonly names: WriteBatch;
+  readonly refs: WriteBatch;
+  readonly dead: WriteBatch;
   readonly newBlocks = new Map<number, NewBlock>();
   readonly frees: Extent[] = [];
   readonly allocated: Extent[] = [];
@@ -45,6 +48,9 @@ export class TxnContext {
   replayPlacements: Map<string, Placement> | undefined;
   transactionIndex = 0;
   opIndex = 0;
+  /** The reservation allocations drew from, and its remaining bytes before the first. */
+  private drawnFrom: Reservation | undefined;
+  private reservedBefore = 0;
 
   constructor(readonly state: EngineState) {
     this.colls = state.trees.colls.begin();
@@ -53,17 +59,24 @@ export class TxnContext {
     this.xattrs = state.trees.xattrs.begin();
     this.omap = state.trees.omap.begin();
     this.names = state.trees.names.begin();
+    this.refs = state.trees.refs.begin();
+    this.dead = state.trees.dead.begin();
     this.nextNid = state.nextNid;
     this.floor = state.floor;
   }
 
   get batches(): WriteBatch[] {
-    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap, this.names];
+    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap, this.names, this.refs, this.dead];
   }
 
   /** Allocates data blocks (several extents if fragmented). */
   allocateBlocks(count: number): Extent[] {
-    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, this.state.reservationFor(this));
+    const options = this.state.reservationFor(this);
+    if (options.reservation !== undefined && this.drawnFrom === undefined) {
+      this.drawnFrom = options.reservation;
+      this.reservedBefore = options.reservation.remainingBytes;
+    }
+    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, options);
     this.allocated.push(...extents);
     return extents;
   }
@@ -75,7 +88,17 @@ export class TxnContext {
     return this.state.readBlockSync(pblock, csum, where);
   }
 
-  freeBlocks(pblock: number, count: number): void {
+  /** Drops one mapping of physical blocks [pblock, pblock + count): frees what no record maps. */
+  releaseBlocks(pblock: number, count: number): void {
+    for (const run of dropRefs(this.refs, pblock, count)) this.freeBlocks(run.start, run.count);
+  }
+
+  /** Adds one mapping of physical blocks [pblock, pblock + count) (clone sharing). */
+  shareBlocks(pblock: number, count: number): void {
+    addRefs(this.refs, pblock, count);
+  }
+
+  private freeBlocks(pblock: number, count: number): void {
     // A large write's blocks are still written even when a later op of this transaction
     // replaces them: its journaled placement maps them at replay, and that later op's
     // read-modify-write reads them back from the device.
@@ -85,7 +108,13 @@ export class TxnContext {
 
   abort(): void {
     for (const batch of this.batches) batch.abort();
-    if (this.allocated.length > 0) this.state.allocator.free(this.allocated, this.state.freeGeneration());
+    // Nothing references these blocks (the transaction published nothing): free them at once,
+    // and give back what they drew from a reservation.
+    if (this.allocated.length > 0) {
+      const reservation = this.drawnFrom;
+      this.state.allocator.unallocate(this.allocated,
+        reservation === undefined ? undefined : { reservation, bytes: this.reservedBefore - reservation.remainingBytes });
+    }
   }
 }
 

@@ -157,9 +157,9 @@ export interface ObjectStore {
    * Ranges (merged, ascending) whose contents may differ between objects `a` and `b` of one
    * collection, decided from shared-extent identity without reading data: a range outside the
    * result is guaranteed equal (recovery copies only the result). Covers up to the larger
-   * size. Optional until clone sharing lands everywhere (issue 6).
+   * size.
    */
-  cloneDiff?(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]>;
+  cloneDiff(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]>;
   /** Store-wide space figures. */
   statfs(): Promise<StoreStatfs>;
   /**

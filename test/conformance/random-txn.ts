@@ -22,6 +22,8 @@ export interface RandomTxnOptions {
   readonly bigWriteChance?: number;
   /** Largest offset of writes, zeroes and truncates (default 256 KiB). */
   readonly offsetMax?: number;
+  /** Extra chance that an op is a clone or a block-aligned cloneRange (default 0). */
+  readonly cloneChance?: number;
 }
 
 /** The collections of the world: two PG halves with bits 1, a split target, and meta. */
@@ -47,6 +49,11 @@ function randomOp(r: Random, tx: Transaction, o: Required<RandomTxnOptions>): vo
   const off = r.chance(0.3) ? r.int(8192) : r.int(o.offsetMax);
   const len = r.chance(0.1) ? 0 : r.int(o.writeBytesMax);
   const w = r.int(100);
+  if (r.chance(o.cloneChance)) {
+    if (r.chance(0.5)) tx.clone(c, a, normalizeObjectId({ ...a, snap: r.int(5) }));
+    else tx.cloneRange(c, a, b, r.int(32) * 4096, r.int(64) * 4096 + r.int(2) * r.int(4096), r.int(64) * 4096);
+    return;
+  }
   if (w < 25) tx.write(c, a, off, r.bytes(r.chance(o.bigWriteChance) ? r.range(1 << 20, 4 << 20) : len));
   else if (w < 32) tx.zero(c, a, off, len);
   else if (w < 40) tx.truncate(c, a, off);
@@ -76,7 +83,7 @@ function randomOp(r: Random, tx: Transaction, o: Required<RandomTxnOptions>): vo
 /** A random transaction of 1..`opsMax` ops, sometimes stamped with an epoch. */
 export function randomTransaction(r: Random, options: RandomTxnOptions = {}, opsMax = 8): Transaction {
   const o: Required<RandomTxnOptions> = {
-    names: 6, writeBytesMax: 64 * 1024, bigWriteChance: 0.01, offsetMax: 256 * 1024, ...options,
+    names: 6, writeBytesMax: 64 * 1024, bigWriteChance: 0.01, offsetMax: 256 * 1024, cloneChance: 0, ...options,
   };
   const tx = new Transaction();
   if (r.chance(0.05)) tx.setEpoch(r.int(4));

@@ -21,6 +21,7 @@ import type { Transaction } from '../../../engine/transaction.js';
 import { dumpStoreState } from '../../../engine/types-store.js';
 import { Random } from '../../../common/random.js';
 import { randomTransaction, worldSetup } from '../../conformance/random-txn.js';
+import type { CheckpointPolicy } from '../../../engine/checkpoint.js';
 import type { SimRunContext, SimTarget } from '../target.js';
 
 interface Queued {
@@ -30,6 +31,8 @@ interface Queued {
 
 class Run {
   readonly rng: Random;
+  readonly checkpoint: Partial<CheckpointPolicy>;
+  readonly cloneChance: number;
   medium: MemDevice;
   /** The reference: MemStore fed exactly the vectors known to be in the store. */
   model = new MemStore();
@@ -40,13 +43,16 @@ class Run {
   constructor(readonly ctx: SimRunContext) {
     this.rng = new Random(ctx.seed);
     this.medium = new MemDevice(this.rng.pick([48, 96]) * 1024 * 1024);
+    // Lazy reclamation in small steps on some runs, so crashes land in the middle of it.
+    this.checkpoint = { intervalMs: 0, reclaimStepRecords: this.rng.pick([2, 64, 4096]), lazyRecordsMin: this.rng.pick([1, 4, 32]) };
+    this.cloneChance = this.rng.pick([0, 0.1, 0.3]);
   }
 
   async start(): Promise<void> {
     await mkfs(this.medium, { journalBytes: this.rng.pick([1, 2, 4]) * 1024 * 1024 });
     this.medium = this.medium.reopen();
     const device = new FaultDevice(this.medium, { seed: this.rng.u32() });
-    const store = await open(device, { checkpoint: { intervalMs: 0 }, journalNonce: BigInt(this.rng.u32()) });
+    const store = await open(device, { checkpoint: this.checkpoint, journalNonce: BigInt(this.rng.u32()) });
     await store.queueTransaction(worldSetup());
     await this.model.queueTransaction(worldSetup());
     await store.close();
@@ -56,7 +62,7 @@ class Run {
     const device = new FaultDevice(this.medium, { seed: this.rng.u32() });
     let store: EbofsStore;
     try {
-      store = await open(device, { checkpoint: { intervalMs: 0 }, journalNonce: BigInt(this.rng.u32()) + BigInt(index) * 2n ** 32n });
+      store = await open(device, { checkpoint: this.checkpoint, journalNonce: BigInt(this.rng.u32()) + BigInt(index) * 2n ** 32n });
     } catch (err) {
       this.violations.push(`incarnation ${index}: mount failed: ${String(err)}`);
       return false;
@@ -77,7 +83,7 @@ class Run {
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < 400 && !device.isCrashed; i++) {
       const ts = Array.from({ length: this.rng.chance(0.2) ? 2 : 1 }, () => randomTransaction(this.rng, {
-        writeBytesMax: this.rng.pick([512, 8192, 100_000]), bigWriteChance: 0.02, offsetMax: 1 << 20,
+        writeBytesMax: this.rng.pick([512, 8192, 100_000]), bigWriteChance: 0.02, offsetMax: 1 << 20, cloneChance: this.cloneChance,
       }));
       const entry: Queued = { ts, acked: false };
       const p = store.queueTransactions(ts, { onApplied: () => this.pending.push(entry) })
@@ -137,7 +143,7 @@ const target: SimTarget = {
       if (!(await run.incarnation(i))) break;
     }
     if (run.violations.length === 0) {
-      const store = await open(new FaultDevice(run.medium, { seed: 1 }), { checkpoint: { intervalMs: 0 } });
+      const store = await open(new FaultDevice(run.medium, { seed: 1 }), { checkpoint: run.checkpoint });
       await (async () => {
         const ok = await (run as unknown as { matchPrefix(s: EbofsStore, i: number): Promise<boolean> }).matchPrefix(store, incarnations);
         if (ok) await store.close();

@@ -283,3 +283,21 @@ test('a tiny memory cap switches to the bitmap form and back without changing pl
   t.true(small.changes >= 2);
   t.deepEqual(small.placed, large.placed);
 });
+
+test('unallocate returns an unpublished allocation at once and refunds its reservation', (t) => {
+  const a = make();
+  const r = a.reserve(64 * KiB);
+  const before = a.stats().freeBytes;
+  const drawn = a.allocate(32 * KiB, { reservation: r });
+  t.is(r.remainingBytes, 32 * KiB);
+  a.unallocate(drawn, { reservation: r, bytes: 32 * KiB });
+  t.is(r.remainingBytes, 64 * KiB, 'the reservation has its bytes back');
+  t.is(a.stats().freeBytes, before, 'free again with no checkpoint');
+  t.is(a.stats().deferredBytes, 0);
+  t.throws(() => a.unallocate(drawn), { code: 'EINVAL' }, 'undoing twice is a double free');
+  const plain = a.allocate(8 * KiB);
+  a.release(r);
+  a.unallocate(plain, { reservation: r, bytes: 8 * KiB });
+  t.is(a.stats().reservedBytes, 0, 'a released reservation is not refilled');
+  clean(t, a);
+});
