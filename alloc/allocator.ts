@@ -138,6 +138,13 @@ export class Allocator {
     return runs;
   }
 
+  /** Extents freed in `generation` or earlier, not yet allocatable: what markDurable(generation) releases. */
+  pendingFrees(generation: number): Extent[] {
+    const out: Extent[] = [];
+    this.deferred.forEach((start, length, g) => { if (g <= generation) out.push(this.toExtent({ start, length })); });
+    return out;
+  }
+
   /** Declares `generation` durable: frees deferred in it or earlier become allocatable. */
   markDurable(generation: number): void {
     if (!Number.isSafeInteger(generation) || generation < this.durableGeneration) {

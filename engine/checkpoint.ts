@@ -21,6 +21,7 @@ import type { EngineState } from './state.js';
 import { writeBlockRuns } from './page-store.js';
 import { encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
 import { BLOCK_BYTES } from './txn-context.js';
+import { zeroExtents } from './scrub.js';
 import { LAZY_RECORDS_MIN, RECLAIM_STEP_RECORDS, runReclaimStep } from './reclaim.js';
 
 export interface CheckpointPolicy {
@@ -51,6 +52,9 @@ export class Checkpointer {
   private readonly timer: NodeJS.Timeout | undefined;
   /** Generations written, for stats and tests. */
   count = 0;
+  /** Bytes of freed space zeroed before reuse (scrubbing stores). */
+  scrubbedBytes = 0;
+  private scrubbing: Promise<void> = Promise.resolve();
   failure: unknown;
 
   constructor(
@@ -166,10 +170,31 @@ export class Checkpointer {
     this.count++;
   }
 
+  /**
+   * Frees deferred to the durable generation become allocatable — on a scrubbing store only
+   * after they are zeroed and flushed (no read in flight can see them by now: release waits
+   * for reads that started before the checkpoint).
+   */
   private release(): void {
     const generation = this.releasable;
     this.releasable = undefined;
-    if (generation !== undefined) this.state.allocator.markDurable(generation);
+    if (generation === undefined) return;
+    if (!this.state.scrubFreed) {
+      this.state.allocator.markDurable(generation);
+      return;
+    }
+    const previous = this.scrubbing;
+    this.scrubbing = (async () => {
+      await previous;
+      const extents = this.state.allocator.pendingFrees(generation);
+      this.scrubbedBytes += await zeroExtents(this.state.device, extents);
+      this.state.allocator.markDurable(generation);
+    })().catch((err: unknown) => { this.failure = err; });
+  }
+
+  /** Waits for scrubbing in progress (close). */
+  async idle(): Promise<void> {
+    await this.scrubbing;
   }
 
   /** Allocates the blob the allocator map goes to and encodes the map (including the blob). */

@@ -17,7 +17,8 @@ import { type BlockDevice, FileDevice, DEVICE_BLOCK_SIZE_BYTES } from './device/
 import { EngineState } from './state.js';
 import { EbofsStore } from './store.js';
 import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.js';
-import { type Superblock, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
+import { zeroExtents } from './scrub.js';
+import { type Superblock, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
 import { decodeRecord } from './record.js';
 import { BLOCK_BYTES } from './txn-context.js';
 
@@ -47,6 +48,8 @@ export interface EbofsOptions {
   direct?: boolean;
   /** When checkpoints run. */
   checkpoint?: Partial<CheckpointPolicy>;
+  /** mkfs: zero freed space before it is reused (kept in the superblock; engine/scrub.ts). */
+  scrubFreed?: boolean;
   /** Journal nonce for this open (tests pass one from their seed; default random). */
   journalNonce?: bigint;
 }
@@ -94,7 +97,7 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
     await device.write(blob.offset, padded);
     if (device instanceof FileDevice) await zeroJournal(device, journalOffset, journalBytes);
     const sb: Superblock = {
-      generation: 1, fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
+      generation: 1, flags: options.scrubFreed === true ? SUPERBLOCK_FLAG_SCRUB_FREED : 0, fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
       csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
@@ -162,11 +165,15 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const blob = Buffer.alloc(Math.ceil(sb.freeMapBytes / BLOCK_BYTES) * BLOCK_BYTES);
   await device.read(sb.freeMapOffset, blob);
   const allocator = decodeAllocator(blob.subarray(0, sb.freeMapBytes));
+  const scrubFreed = (sb.flags & SUPERBLOCK_FLAG_SCRUB_FREED) !== 0;
+  // A power cut may have come between the last checkpoint and the zeroing of what it freed.
+  if (scrubFreed) await zeroExtents(device, allocator.pendingFrees(sb.generation));
   allocator.markDurable(sb.generation);
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
     { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
   const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
   state.lazyRecordsMin = policy.lazyRecordsMin;
+  state.scrubFreed = scrubFreed;
   let store: EbofsStore | undefined;
   const { journal, events } = await Journal.open(device, {
     ringOffset: sb.journalOffset, ringBytes: sb.journalBytes, journalId: sb.journalId,

@@ -38,6 +38,8 @@ export class EngineState {
   durableGeneration: number;
   /** Whether a checkpoint has taken its snapshot and is not yet durable. */
   checkpointing = false;
+  /** Zero freed space before reuse (superblock flag; engine/scrub.ts). */
+  scrubFreed = false;
   /** Remove and truncate go lazy (reclaim.ts) from this many records on. */
   lazyRecordsMin = LAZY_RECORDS_MIN;
   /** The reservation the transaction being applied draws from. */

@@ -510,6 +510,7 @@ export class EbofsStore implements ObjectStore {
     } catch (err) {
       failure = err;
     }
+    await this.checkpointer.idle();
     await this.journal.close();
     await this.state.device.close();
     if (failure !== undefined) throw failure;

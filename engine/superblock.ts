@@ -14,7 +14,7 @@
  *   ------ ---- ----   ---------------------------------------------------------------
  *        0    4 u32    magic 0x42534245 ("EBSB")
  *        4    2 u16    format version (1)
- *        6    2 u16    flags (0; unknown bits: EFORMAT)
+ *        6    2 u16    flags: bit 0 = scrub freed space (zeroed before reuse); unknown bits: EFORMAT
  *        8    8 u64    generation: +1 per checkpoint; the valid copy with the highest wins
  *       16   16 bytes  fsid (random at mkfs)
  *       32    8 u64    device size in bytes (as formatted)
@@ -53,9 +53,14 @@ export const SUPERBLOCK_BYTES = 4096;
 export const SUPERBLOCK_OFFSETS = [0, 4096] as const;
 /** Most trees a superblock names (bounds its decoder). */
 export const SUPERBLOCK_TREES_MAX = 16;
+/** Superblock flag: freed space is zeroed before the allocator hands it out again (mkfs option). */
+export const SUPERBLOCK_FLAG_SCRUB_FREED = 1;
+const SUPERBLOCK_FLAGS_KNOWN = SUPERBLOCK_FLAG_SCRUB_FREED;
 
 export interface Superblock {
   generation: number;
+  /** SUPERBLOCK_FLAG_* bits. */
+  flags: number;
   fsid: Buffer;
   deviceBytes: number;
   blockBytes: number;
@@ -80,7 +85,7 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   const buf = Buffer.alloc(SUPERBLOCK_BYTES);
   buf.writeUInt32LE(SUPERBLOCK_MAGIC, 0);
   buf.writeUInt16LE(SUPERBLOCK_VERSION, 4);
-  buf.writeUInt16LE(0, 6);
+  buf.writeUInt16LE(sb.flags, 6);
   writeU64(buf, 8, sb.generation);
   sb.fsid.copy(buf, 16, 0, 16);
   writeU64(buf, 32, sb.deviceBytes);
@@ -124,7 +129,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
     });
   }
   const version = buf.readUInt16LE(4);
-  if (version !== SUPERBLOCK_VERSION || buf.readUInt16LE(6) !== 0) {
+  if (version !== SUPERBLOCK_VERSION || (buf.readUInt16LE(6) & ~SUPERBLOCK_FLAGS_KNOWN) !== 0) {
     throw new EbofsError('EFORMAT', `superblock format version ${version} is not supported`, { location: where });
   }
   const count = buf.readUInt32LE(132);
@@ -138,7 +143,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
     at += 2 + length;
   }
   return {
-    generation: readU64(buf, 8, where), fsid: Buffer.from(buf.subarray(16, 32)),
+    generation: readU64(buf, 8, where), flags: buf.readUInt16LE(6), fsid: Buffer.from(buf.subarray(16, 32)),
     deviceBytes: readU64(buf, 32, where), blockBytes: buf.readUInt32LE(40), allocUnitBytes: buf.readUInt32LE(44),
     stripeUnitBytes: buf.readUInt32LE(48), stripeWidth: buf.readUInt32LE(52), csumBlockBytes: buf.readUInt32LE(56),
     journalOffset: readU64(buf, 64, where), journalBytes: readU64(buf, 72, where), journalId: buf.readBigUInt64LE(80),

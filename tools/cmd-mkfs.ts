@@ -19,6 +19,8 @@ options:
   --journal <size>       journal ring size (default: size/16, between 1M and 256M)
   --stripe-unit <size>   stripe unit for stripe-aware allocation (default: 4K)
   --stripe-width <n>     data disks per stripe (default: 1; needs --stripe-unit)
+  --scrub-freed          zero freed space before it is reused (deleted data never lingers
+                         in free space; costs a write of every freed byte)
   --force                overwrite an existing non-empty file
   -h, --help             show this help
 
@@ -37,7 +39,7 @@ export const mkfsCommand: Command = {
   positionalNames: ['<path>'],
   options: {
     size: { type: 'string' }, journal: { type: 'string' }, 'stripe-unit': { type: 'string' },
-    'stripe-width': { type: 'string' }, force: { type: 'boolean' },
+    'stripe-width': { type: 'string' }, force: { type: 'boolean' }, 'scrub-freed': { type: 'boolean' },
   },
   async run(args, io) {
     const path = args.positionals[0]!;
@@ -57,6 +59,7 @@ export const mkfsCommand: Command = {
       if (stripeUnit === undefined) throw new UsageError('--stripe-width needs --stripe-unit', USAGE);
       options.stripeWidth = width;
     }
+    if (flagOption(args, 'scrub-freed')) options.scrubFreed = true;
     if (!flagOption(args, 'force') && await nonEmpty(path)) {
       throw new EbofsError('EEXIST', `${path} exists and is not empty; pass --force to overwrite it`);
     }

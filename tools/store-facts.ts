@@ -22,6 +22,8 @@ export interface StoreFacts {
   readonly stripeWidth: number;
   readonly journalBytes: number;
   readonly floor: number;
+  /** Freed space is zeroed before reuse (mkfs --scrub-freed). */
+  readonly scrubFreed: boolean;
   readonly statfs: StoreStatfs;
   readonly collections: readonly CollectionFacts[];
   readonly objects: number;
@@ -48,7 +50,7 @@ export async function storeFacts(store: EbofsStore, path: string): Promise<Store
   return {
     path, fsid: sb.fsid.toString('hex'), generation: sb.generation, deviceBytes: sb.deviceBytes,
     blockBytes: sb.blockBytes, stripeUnitBytes: sb.stripeUnitBytes, stripeWidth: sb.stripeWidth,
-    journalBytes: sb.journalBytes, floor: await store.getFloor(), statfs: await store.statfs(), collections,
+    journalBytes: sb.journalBytes, floor: await store.getFloor(), scrubFreed: store.state.scrubFreed, statfs: await store.statfs(), collections,
     objects: collections.reduce((n, c) => n + c.objects, 0),
   };
 }
@@ -66,6 +68,7 @@ export function formatFacts(facts: StoreFacts, collectionLinesMax = 64): string 
     `space       ${formatSize(s.allocated)} used, ${formatSize(s.available)} available, ` +
       `${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,
     `floor       ${facts.floor}`,
+    `scrub       ${facts.scrubFreed ? 'freed space is zeroed before reuse' : 'off'}`,
     `collections ${facts.collections.length}, ${facts.objects} objects`,
   ];
   for (const c of facts.collections.slice(0, collectionLinesMax)) {
