@@ -71,6 +71,8 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
   }
   used.push({ offset: 0, length: sb.journalOffset + sb.journalBytes });
   used.push({ offset: sb.freeMapOffset, length: sb.freeMapAllocBytes });
+  // Pages a rejected transaction took and gave back wait for reuse until the next checkpoint.
+  for (const id of s.pageStore.recycledPages) used.push({ offset: id * PAGE_BYTES, length: PAGE_BYTES });
   const damaged = new Set<string>();
   /** Runs a walk over trees; a CorruptionError it meets becomes a finding, not a throw. */
   const guard = (what: string, walk: () => void): void => {

@@ -12,6 +12,10 @@
  *   small transaction would pin new blocks until the next checkpoint).
  * - Any other page is referenced by a durable or in-progress checkpoint: its free is deferred
  *   through the allocator until the checkpoint that stops referencing it is durable.
+ * - `spare`: the buffers of freed fresh pages. Nothing reaches them any more (the Pager dropped
+ *   its cached copy before the free, no version is held across an await, and no checkpoint
+ *   snapshot holds a fresh page), so `pageBuffer` lends them to the btree for the next
+ *   copy-on-write page: a small transaction then allocates no page memory at all.
  *
  * Reads of clean pages go to the device synchronously (readSync); the btree Pager verifies and
  * caches them.
@@ -22,6 +26,8 @@ import type { PageId, PageStore } from '../btree/index.js';
 import type { BlockDevice } from './device/index.js';
 
 export const PAGE_BYTES = 4096;
+/** Most spare page buffers kept (4 MiB). */
+const SPARE_PAGES_MAX = 1024;
 
 export class DevicePageStore implements PageStore {
   readonly pageSizeBytes = PAGE_BYTES;
@@ -29,6 +35,7 @@ export class DevicePageStore implements PageStore {
   private flushing = new Map<number, Uint8Array>();
   private fresh = new Set<number>();
   private recycled: number[] = [];
+  private readonly spare: Uint8Array[] = [];
 
   constructor(
     private readonly device: BlockDevice,
@@ -56,18 +63,30 @@ export class DevicePageStore implements PageStore {
     return id as PageId;
   }
 
+  /** Memory to build a freshly allocated page in: a spare buffer when there is one. */
+  pageBuffer(_id: PageId): Uint8Array {
+    return this.spare.pop() ?? new Uint8Array(PAGE_BYTES);
+  }
+
   write(id: PageId, page: Uint8Array): void {
     assert(this.fresh.has(id), `page ${id} written without being allocated since the last checkpoint`);
     this.dirty.set(id, page);
   }
 
   free(id: PageId): void {
+    const page = this.dirty.get(id);
     this.dirty.delete(id);
     if (this.fresh.delete(id)) {
       this.recycled.push(id);
+      if (page !== undefined && this.spare.length < SPARE_PAGES_MAX) this.spare.push(page);
       return;
     }
     this.allocator.free([{ offset: id * PAGE_BYTES, length: PAGE_BYTES }], this.freeGeneration());
+  }
+
+  /** Freed fresh pages kept for reuse: allocated, referenced by nothing (fsck counts them used). */
+  get recycledPages(): readonly number[] {
+    return this.recycled;
   }
 
   /** Dirty pages not yet flushed (checkpoint trigger). */
