@@ -14,6 +14,7 @@ import { MemStore } from '../../../engine/memstore.js';
 import { Transaction } from '../../../engine/transaction.js';
 import { dumpStoreState, type ObjectStore } from '../../../engine/types-store.js';
 import { Random, freshSeed } from '../../../common/random.js';
+import { encodeRef } from '../../../engine/refs.js';
 
 const C = '1.0_head';
 const MiB = 1024 * 1024;
@@ -84,6 +85,8 @@ test('removing clones frees shared space only with the last reference (snapshot 
   await store.checkpoint();
   await store.checkpoint();
   t.true((await store.statfs()).allocated - base < 256 * 1024, 'the last removal frees the data');
+  t.is(store.state.trees.refs.current.count, 0, 'no reference counts left');
+  t.is(store.state.trees.dead.current.count, 0, 'nothing left to reclaim');
   t.deepEqual(await store.fsck(), []);
   await store.close();
 });
@@ -100,6 +103,28 @@ test('cloneRange shares whole blocks when offsets align and copies otherwise', a
   await store.checkpoint();
   t.is(await dumpStoreState(store), await dumpStoreState(mem));
   t.deepEqual(await store.fsck({ deep: true }), []);
+  await store.close();
+});
+
+test('fsck names a reference count that does not match the extent records', async (t) => {
+  const { store } = await fresh();
+  await store.queueTransaction(new Transaction().write(C, obj('a'), 0, Buffer.alloc(64 * 1024, 1)).clone(C, obj('a'), obj('a', 1)));
+  t.deepEqual(await store.fsck(), []);
+  const [entry] = [...store.state.trees.refs.current.range()];
+  t.truthy(entry, 'the clone shares through one refs entry');
+  const tamper = (value: Buffer | undefined): void => {
+    const batch = store.state.trees.refs.begin();
+    if (value === undefined) batch.delete(entry!.key);
+    else batch.put(entry!.key, value);
+    batch.commit();
+  };
+  const wrong = encodeRef(16, 3);
+  tamper(wrong);
+  const findings = await store.fsck();
+  t.true(findings.some((f) => f.code === 'ECORRUPT' && /refs tree says 3 references/.test(f.message)), JSON.stringify(findings));
+  tamper(undefined);
+  const missing = await store.fsck();
+  t.true(missing.some((f) => /mapped by 2 extent record\(s\) but the refs tree says nothing/.test(f.message)), JSON.stringify(missing));
   await store.close();
 });
 
