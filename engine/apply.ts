@@ -16,8 +16,9 @@ import {
   type OnodeRecord, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
 } from './meta-keys.js';
 import { deleteChunked, deleteRange, getChunked, iterateChunked, putChunked } from './chunked.js';
-import { readLogicalBlockSync, removeData, shareRange, truncateData, writeRange, zeroRange, extentsIn } from './data.js';
+import { removeData, shareRange } from './data.js';
 import { getDead, manyKeys, manyRecordsAbove, markDead, prepareExtend } from './reclaim.js';
+import { type Found, fitKey, isInline, readObjectSync, resizeObject, writeObject, zeroObject } from './object-data.js';
 import { BLOCK_BYTES, type TxnContext } from './txn-context.js';
 
 /** A missing collection always rejects the transaction, even for ENOENT-tolerant ops. */
@@ -25,11 +26,6 @@ export class MissingCollection extends EbofsError {}
 
 function fail(code: ErrorCode, message: string): never {
   throw new EbofsError(code, message);
-}
-
-interface Found {
-  key: Uint8Array;
-  onode: OnodeRecord;
 }
 
 function collBits(ctx: TxnContext, cid: CollectionId): number {
@@ -55,7 +51,9 @@ function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeR
   if (!collectionAdmits(parseCollectionId(cid), bits, oid)) {
     fail('EINVAL', `${formatGhobject(oid)} does not belong to ${cid} (bits ${bits})`);
   }
-  const key = putOnode(ctx.onodes, ctx.names, encodeOnodeKey(cid, oid), onode, ctx.state.pager.limits.cellSizeMax);
+  const full = encodeOnodeKey(cid, oid);
+  fitKey(ctx, onode, storedOnodeKey(full).byteLength, `${cid}/${formatGhobject(oid)}`);
+  const key = putOnode(ctx.onodes, ctx.names, full, onode, ctx.state.pager.limits.cellSizeMax);
   return { key, onode };
 }
 
@@ -96,28 +94,6 @@ function destroy(ctx: TxnContext, found: Found, label: string): void {
   deleteRange(ctx.omap, range.start, range.end);
 }
 
-/** Sets the size of an object, shrinking (lazily when that is much) or growing its data. */
-function resize(ctx: TxnContext, found: Found, size: number, label: string): void {
-  const o = found.onode;
-  if (size > o.size) {
-    prepareExtend(ctx, o.nid, size, label);
-  } else if (size < o.size) {
-    const keep = Math.ceil(size / BLOCK_BYTES);
-    if (getDead(ctx.dead, o.nid) !== undefined || manyRecordsAbove(ctx.extents, o.nid, keep, ctx.state.lazyRecordsMin)) {
-      markDead(ctx, o.nid, keep, false);
-      truncateData(ctx, o.nid, keep * BLOCK_BYTES, size, label);
-    } else {
-      truncateData(ctx, o.nid, o.size, size, label);
-    }
-  }
-  o.size = size;
-}
-
-/** Grows an object to cover [offset, offset + length) before an op writes there. */
-function cover(ctx: TxnContext, found: Found, offset: number, length: number, label: string): void {
-  if (length > 0 && offset + length > found.onode.size) prepareExtend(ctx, found.onode.nid, offset + length, label);
-}
-
 function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint8Array, Uint8Array])[]): void {
   const o = found.onode;
   const cell = ctx.state.pager.limits.cellSizeMax;
@@ -135,51 +111,29 @@ function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint
 
 function writeOp(ctx: TxnContext, op: OpOf<'write'>): void {
   const found = findOrCreate(ctx, op.cid, op.oid);
-  cover(ctx, found, op.offset, op.data.byteLength, where(op));
-  writeRange(ctx, found.onode.nid, op.offset, op.data, where(op));
-  if (op.data.byteLength > 0 && op.offset + op.data.byteLength > found.onode.size) {
-    found.onode.size = op.offset + op.data.byteLength;
-  }
+  writeObject(ctx, found, op.offset, op.data, where(op));
   save(ctx, found);
 }
 
 function zeroOp(ctx: TxnContext, op: OpOf<'zero'>): void {
   const found = findOrCreate(ctx, op.cid, op.oid);
-  cover(ctx, found, op.offset, op.length, where(op));
-  zeroRange(ctx, found.onode.nid, op.offset, op.length, where(op));
-  if (op.length > 0 && op.offset + op.length > found.onode.size) found.onode.size = op.offset + op.length;
+  zeroObject(ctx, found, op.offset, op.length, where(op));
   save(ctx, found);
 }
 
 function truncateOp(ctx: TxnContext, op: OpOf<'truncate'>): void {
   const found = find(ctx, op.cid, op.oid);
-  resize(ctx, found, op.size, where(op));
+  resizeObject(ctx, found, op.size, where(op));
   save(ctx, found);
 }
 
-/** Copies data [from, from+length) of `source` to `target` at `to`, block content by content. */
+/** Copies data [from, from+length) of `source` to `target` at `to`, byte for byte. */
 function copyData(ctx: TxnContext, source: Found, target: Found, from: number, length: number, to: number, label: string): void {
   const chunk = 1024 * 1024;
   for (let pos = 0; pos < length; pos += chunk) {
     const n = Math.min(chunk, length - pos);
-    const bytes = readRangeSync(ctx, source.onode.nid, from + pos, n, label);
-    writeRange(ctx, target.onode.nid, to + pos, bytes, label, false);
+    writeObject(ctx, target, to + pos, readObjectSync(ctx, source.onode, from + pos, n, label), label, false);
   }
-}
-
-/** Synchronous read of object data inside a transaction (holes are zeros). */
-function readRangeSync(ctx: TxnContext, nid: number, offset: number, length: number, label: string): Buffer {
-  const out = Buffer.alloc(length);
-  const b0 = Math.floor(offset / BLOCK_BYTES);
-  const b1 = Math.ceil((offset + length) / BLOCK_BYTES);
-  if (extentsIn(ctx.extents, nid, b0, b1, label).length === 0) return out;
-  for (let b = b0; b < b1; b++) {
-    const block = readLogicalBlockSync(ctx, nid, b, label);
-    const start = Math.max(offset, b * BLOCK_BYTES);
-    const end = Math.min(offset + length, (b + 1) * BLOCK_BYTES);
-    block.copy(out, start - offset, start - b * BLOCK_BYTES, end - b * BLOCK_BYTES);
-  }
-  return out;
 }
 
 /** clone: the target becomes a copy of the source — data shared (refs.ts), xattrs and omap copied. */
@@ -191,8 +145,13 @@ function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
   if (existing !== undefined) destroy(ctx, { key: targetKey, onode: existing }, where(op));
   const target = insert(ctx, op.cid, op.targetOid, { ...emptyOnode(ctx), hintObjectSize: source.onode.hintObjectSize,
     hintWriteSize: source.onode.hintWriteSize, hintFlags: source.onode.hintFlags });
-  shareRange(ctx, source.onode.nid, 0, target.onode.nid, 0, Math.ceil(source.onode.size / BLOCK_BYTES), where(op));
-  target.onode.size = source.onode.size;
+  if (isInline(source.onode)) {
+    writeObject(ctx, target, 0, source.onode.inline ?? Buffer.alloc(0), where(op), false);
+    resizeObject(ctx, target, source.onode.size, where(op));
+  } else {
+    shareRange(ctx, source.onode.nid, 0, target.onode.nid, 0, Math.ceil(source.onode.size / BLOCK_BYTES), where(op));
+    target.onode.size = source.onode.size;
+  }
   const cell = ctx.state.pager.limits.cellSizeMax;
   const range = nidRange(source.onode.nid);
   const shift = (base: Buffer): Buffer => {
@@ -218,21 +177,24 @@ function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
   }
   const target = findOrCreate(ctx, op.cid, op.targetOid);
   const label = where(op);
-  cover(ctx, target, op.targetOffset, op.length, label);
   const srcEnd = op.sourceOffset + op.length;
   const s0 = Math.ceil(op.sourceOffset / BLOCK_BYTES);
   const s1 = Math.floor(srcEnd / BLOCK_BYTES);
-  if ((op.targetOffset - op.sourceOffset) % BLOCK_BYTES === 0 && s1 > s0) {
+  const shareable = !isInline(source.onode) && !isInline(target.onode);
+  if (shareable && (op.targetOffset - op.sourceOffset) % BLOCK_BYTES === 0 && s1 > s0) {
     const shift = op.targetOffset - op.sourceOffset;
-    const head = readRangeSync(ctx, source.onode.nid, op.sourceOffset, s0 * BLOCK_BYTES - op.sourceOffset, label);
-    const tail = readRangeSync(ctx, source.onode.nid, s1 * BLOCK_BYTES, srcEnd - s1 * BLOCK_BYTES, label);
+    const head = readObjectSync(ctx, source.onode, op.sourceOffset, s0 * BLOCK_BYTES - op.sourceOffset, label);
+    const tail = readObjectSync(ctx, source.onode, s1 * BLOCK_BYTES, srcEnd - s1 * BLOCK_BYTES, label);
+    if (op.targetOffset + op.length > target.onode.size) {
+      prepareExtend(ctx, target.onode.nid, op.targetOffset + op.length, label);
+      target.onode.size = op.targetOffset + op.length;
+    }
     shareRange(ctx, source.onode.nid, s0, target.onode.nid, s0 + shift / BLOCK_BYTES, s1 - s0, label);
-    writeRange(ctx, target.onode.nid, op.targetOffset, head, label, false);
-    writeRange(ctx, target.onode.nid, s1 * BLOCK_BYTES + shift, tail, label, false);
+    writeObject(ctx, target, op.targetOffset, head, label, false);
+    writeObject(ctx, target, s1 * BLOCK_BYTES + shift, tail, label, false);
   } else {
     copyData(ctx, source, target, op.sourceOffset, op.length, op.targetOffset, label);
   }
-  if (op.length > 0 && op.targetOffset + op.length > target.onode.size) target.onode.size = op.targetOffset + op.length;
   save(ctx, target);
 }
 
@@ -248,7 +210,9 @@ function moveObjects(ctx: TxnContext, from: CollectionId, to: CollectionId, pick
   for (const { stored, onode, oid } of moving) {
     if (lookupOnode(ctx, to, oid) !== undefined) fail('EEXIST', `${formatGhobject(oid)} exists in target`);
     deleteOnode(ctx.onodes, ctx.names, stored, onode);
-    putOnode(ctx.onodes, ctx.names, encodeOnodeKey(to, oid), onode, cell);
+    const full = encodeOnodeKey(to, oid);
+    fitKey(ctx, onode, storedOnodeKey(full).byteLength, `${to}/${formatGhobject(oid)}`);
+    putOnode(ctx.onodes, ctx.names, full, onode, cell);
   }
 }
 

@@ -2,8 +2,9 @@
  * engine/clone-diff.ts: cloneDiff — the ranges that may differ between two objects, from
  * shared-extent identity alone (no data read). Data blocks never change once written (data.ts),
  * so two logical blocks mapped to the same physical block hold the same bytes, and two holes
- * read the same zeros; every other block pair is reported. Bytes between the two sizes are
- * reported too (one object has them, the other does not).
+ * read the same zeros; every other block pair is reported (inline data, which lives in the onode,
+ * is compared directly; an inline object against an extent-mapped one differs everywhere).
+ * Bytes between the two sizes are reported too (one object has them, the other does not).
  */
 import type { TreeReader } from '../btree/index.js';
 import { extentsIn } from './data.js';
@@ -21,12 +22,28 @@ function mapping(reader: TreeReader, nid: number, blocks: number, label: string)
   };
 }
 
-export function cloneDiff(reader: TreeReader, a: { nid: number; size: number }, b: { nid: number; size: number }, label: string): Extent[] {
+interface DiffSide {
+  nid: number;
+  size: number;
+  /** Inline data (object-data.ts): compared directly, it is metadata. */
+  inline?: Buffer;
+}
+
+export function cloneDiff(reader: TreeReader, a: DiffSide, b: DiffSide, label: string): Extent[] {
   const common = Math.min(a.size, b.size);
   const size = Math.max(a.size, b.size);
   const blocks = Math.ceil(common / BLOCK_BYTES);
-  const pa = mapping(reader, a.nid, blocks, label);
-  const pb = mapping(reader, b.nid, blocks, label);
+  const inlineBlock = (side: DiffSide, blk: number): Buffer | undefined =>
+    side.inline?.subarray(blk * BLOCK_BYTES, (blk + 1) * BLOCK_BYTES);
+  const same = a.inline !== undefined || b.inline !== undefined
+    ? (blk: number) => {
+      const x = inlineBlock(a, blk);
+      const y = inlineBlock(b, blk);
+      return x !== undefined && y !== undefined && x.equals(y);
+    }
+    : undefined;
+  const pa = mapping(reader, a.nid, same === undefined ? blocks : 0, label);
+  const pb = mapping(reader, b.nid, same === undefined ? blocks : 0, label);
   const out: Extent[] = [];
   const add = (lo: number, hi: number): void => {
     if (hi <= lo) return;
@@ -40,7 +57,7 @@ export function cloneDiff(reader: TreeReader, a: { nid: number; size: number }, 
   // Block-by-block over the common part; runs of extent records are at most 64 blocks, so
   // this is proportional to the object's size in blocks (no I/O).
   for (let blk = 0; blk < blocks; blk++) {
-    if (pa(blk) !== pb(blk)) add(blk * BLOCK_BYTES, Math.min(size, (blk + 1) * BLOCK_BYTES));
+    if (same !== undefined ? !same(blk) : pa(blk) !== pb(blk)) add(blk * BLOCK_BYTES, Math.min(size, (blk + 1) * BLOCK_BYTES));
   }
   add(common, size);
   return out;

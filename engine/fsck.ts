@@ -31,6 +31,7 @@ import { PAGE_BYTES } from './page-store.js';
 import { type DeadEntry, decodeDead } from './reclaim.js';
 import type { BlockRun } from './refs.js';
 import { checkRefs } from './fsck-refs.js';
+import { ONODE_INLINE_BYTES_MAX } from './object-data.js';
 import type { EbofsStore } from './store.js';
 import { type Superblock, SUPERBLOCK_OFFSETS, decodeSuperblock } from './superblock.js';
 
@@ -105,7 +106,11 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
     const label = `${cid}/${formatGhobject(oid)}`;
     const other = nids.get(onode.nid);
     if (other !== undefined) report('ECORRUPT', label, `object number ${onode.nid} also used by ${other.label}`);
-    nids.set(onode.nid, { label, size: onode.size });
+    // An inline object keeps its bytes in the onode: no live extent may exist (sizeBlocks 0).
+    nids.set(onode.nid, { label, size: onode.inline === undefined ? onode.size : 0 });
+    if (onode.inline !== undefined && onode.size > ONODE_INLINE_BYTES_MAX) {
+      report('ECORRUPT', label, `inline object of ${onode.size} bytes exceeds ${ONODE_INLINE_BYTES_MAX}`);
+    }
   }
   const dead = new Map<number, DeadEntry>();
   for (const entry of s.trees.dead.current.range()) {

@@ -16,8 +16,11 @@
  *
  *   names        u64be nid, u16be chunk                                 chunk: the full onode key
  *
- * Onode record (48 bytes): u64 nid, u64 size, u32 xattr count, u32 xattr bytes, u64 alloc hint
- * object size, u64 alloc hint write size, u32 alloc hint flags, u32 flags (bit 0: long key).
+ * Onode record (48 bytes, then inline data): u64 nid, u64 size, u32 xattr count, u32 xattr
+ * bytes, u64 alloc hint object size, u64 alloc hint write size, u32 alloc hint flags, u32 flags
+ * (bit 0: long key; bit 1: inline data). With the inline flag the record is followed by the
+ * object's `size` data bytes and the object has no live extent record (object-data.ts): small
+ * objects cost no data block, no extent record and no checkpoint data write.
  *
  * Long keys. Ceph allows 2048-byte names (and keys), so an encoded onode key can reach
  * several KiB, beyond a btree key. A key longer than ONODE_KEY_INLINE_MAX is stored as its
@@ -45,6 +48,9 @@ export const EXTENT_BLOCKS_MAX = 64;
 export const ONODE_RECORD_BYTES = 48;
 /** Onode flag: the stored key is the long form (full key in the names tree). */
 export const ONODE_FLAG_LONG_KEY = 1;
+/** Onode flag: the object's data follows the record (inline). */
+export const ONODE_FLAG_INLINE = 2;
+const ONODE_FLAGS_KNOWN = ONODE_FLAG_LONG_KEY | ONODE_FLAG_INLINE;
 /** Largest key the metadata trees accept (btree KEY_SIZE_MAX_BYTES leaves room for values). */
 export const META_KEY_BYTES_MAX = 960;
 
@@ -57,10 +63,14 @@ export interface OnodeRecord {
   hintWriteSize: number;
   hintFlags: number;
   flags: number;
+  /** The data of an inline object (exactly `size` bytes; ONODE_FLAG_INLINE set). */
+  inline?: Buffer;
 }
 
 export function encodeOnode(o: OnodeRecord): Buffer {
-  const buf = Buffer.alloc(ONODE_RECORD_BYTES);
+  const inline = (o.flags & ONODE_FLAG_INLINE) !== 0 ? o.inline : undefined;
+  const buf = Buffer.alloc(ONODE_RECORD_BYTES + (inline?.byteLength ?? 0));
+  if (inline !== undefined) inline.copy(buf, ONODE_RECORD_BYTES);
   writeU64(buf, 0, o.nid);
   writeU64(buf, 8, o.size);
   buf.writeUInt32LE(o.xattrCount, 16);
@@ -73,15 +83,20 @@ export function encodeOnode(o: OnodeRecord): Buffer {
 }
 
 export function decodeOnode(bytes: Uint8Array, where: string): OnodeRecord {
-  if (bytes.byteLength !== ONODE_RECORD_BYTES) {
-    throw new CorruptionError('ECORRUPT', `onode record of ${bytes.byteLength} bytes`, { location: where });
-  }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    nid: readU64(buf, 0, where), size: readU64(buf, 8, where), xattrCount: buf.readUInt32LE(16),
+  const flags = buf.byteLength >= ONODE_RECORD_BYTES ? buf.readUInt32LE(44) : 0;
+  const size = buf.byteLength >= ONODE_RECORD_BYTES ? readU64(buf, 8, where) : 0;
+  const inline = (flags & ONODE_FLAG_INLINE) !== 0;
+  if (buf.byteLength !== ONODE_RECORD_BYTES + (inline ? size : 0) || (flags & ~ONODE_FLAGS_KNOWN) !== 0) {
+    throw new CorruptionError('ECORRUPT', `onode record of ${bytes.byteLength} bytes (flags ${flags})`, { location: where });
+  }
+  const o: OnodeRecord = {
+    nid: readU64(buf, 0, where), size, xattrCount: buf.readUInt32LE(16),
     xattrBytes: buf.readUInt32LE(20), hintObjectSize: readU64(buf, 24, where), hintWriteSize: readU64(buf, 32, where),
-    hintFlags: buf.readUInt32LE(40), flags: buf.readUInt32LE(44),
+    hintFlags: buf.readUInt32LE(40), flags,
   };
+  if (inline) o.inline = Buffer.from(buf.subarray(ONODE_RECORD_BYTES));
+  return o;
 }
 
 export interface ExtentRecord {

@@ -240,6 +240,7 @@ export class EbofsStore implements ObjectStore {
     const n = length === 0 ? onode.size : Math.min(length, onode.size - offset);
     if (n > READ_BYTES_MAX) throw new EbofsError('E2BIG', `read of ${n} bytes exceeds ${READ_BYTES_MAX}`);
     const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
+    if (onode.inline !== undefined) return Buffer.from(onode.inline.subarray(offset, offset + n));
     return this.readData(onode.nid, offset, n, label);
   }
 
@@ -411,6 +412,7 @@ export class EbofsStore implements ObjectStore {
     const end = Math.min(onode.size, length === undefined ? onode.size : offset + length);
     const out: Extent[] = [];
     if (end <= offset) return out;
+    if (onode.inline !== undefined) return [{ offset, length: end - offset }];
     const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
     for (const e of extentsIn(this.trees.extents.current, onode.nid, Math.floor(offset / BLOCK_BYTES), Math.ceil(end / BLOCK_BYTES), label)) {
       const lo = Math.max(offset, e.lblock * BLOCK_BYTES);
