@@ -303,6 +303,16 @@ function omapOp(ctx: TxnContext, op: OpOf<'omapSetKeys' | 'omapRmKeys' | 'omapRm
   }
 }
 
+/** Runs an op that frees space with access to the allocator's slack (TxnContext.releasing). */
+function releasing(ctx: TxnContext, apply: () => void): void {
+  ctx.releasing = true;
+  try {
+    apply();
+  } finally {
+    ctx.releasing = false;
+  }
+}
+
 /** Applies one op through `ctx`; throws EbofsError when it fails. */
 export function applyOp(ctx: TxnContext, op: Op): void {
   switch (op.type) {
@@ -313,8 +323,8 @@ export function applyOp(ctx: TxnContext, op: Op): void {
       return;
     case 'touch': findOrCreate(ctx, op.cid, op.oid); return;
     case 'write': return writeOp(ctx, op);
-    case 'zero': return zeroOp(ctx, op);
-    case 'truncate': return truncateOp(ctx, op);
+    case 'zero': return releasing(ctx, () => zeroOp(ctx, op));
+    case 'truncate': return releasing(ctx, () => truncateOp(ctx, op));
     case 'remove': destroy(ctx, find(ctx, op.cid, op.oid), where(op)); return;
     case 'setattr': return setAttrs(ctx, find(ctx, op.cid, op.oid), [[op.name, op.value]]);
     case 'setattrs': return setAttrs(ctx, find(ctx, op.cid, op.oid), op.attrs);

@@ -436,7 +436,7 @@ export class EbofsStore implements ObjectStore {
     const stats = this.state.allocator.stats();
     const total = this.state.device.sizeBytes;
     return {
-      total, available: stats.freeBytes, reserved: stats.reservedBytes,
+      total, available: stats.allocatableBytes, reserved: stats.reservedBytes,
       allocated: total - stats.freeBytes - stats.reservedBytes, dataStored: 0, omapAllocated: 0, internalMetadata: 0,
     };
   }

@@ -48,6 +48,11 @@ export class TxnContext {
   replayPlacements: Map<string, Placement> | undefined;
   transactionIndex = 0;
   opIndex = 0;
+  /**
+   * Set while an op that gives space back (truncate, zero) rewrites a partial edge block: it may
+   * draw from the allocator's slack, so such ops work on a full store.
+   */
+  releasing = false;
   /** The reservation allocations drew from, and its remaining bytes before the first. */
   private drawnFrom: Reservation | undefined;
   private reservedBefore = 0;
@@ -76,7 +81,7 @@ export class TxnContext {
       this.drawnFrom = options.reservation;
       this.reservedBefore = options.reservation.remainingBytes;
     }
-    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, options);
+    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, this.releasing ? { ...options, privileged: true } : options);
     this.allocated.push(...extents);
     return extents;
   }

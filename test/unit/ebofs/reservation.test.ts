@@ -1,7 +1,7 @@
 /**
  * Goal: space reservations on the on-disk engine — a reserved transaction cannot fail with
  * ENOSPC when unreserved ones do; statfs shows the reservation; ENOSPC rejects a whole
- * transaction and leaves the store usable; remove works on a full store.
+ * transaction and leaves the store usable; remove, truncate and zero work on a full store.
  * Method: a 24 MiB device filled with unreserved 128 KiB writes until ENOSPC.
  */
 import test from 'ava';
@@ -33,6 +33,9 @@ test('a reserved transaction succeeds where unreserved ones hit ENOSPC', async (
   }
   t.true(error instanceof TransactionError && (error as EbofsError).code === 'ENOSPC', String(error));
   t.false(await store.exists(C, { pool: 1, name: `fill${written}` }), 'the refused transaction left nothing');
+  t.true((await store.statfs()).available < chunk.length, 'statfs agrees the write could not fit');
+  // Ops that give space back work on a full store even when they rewrite a partial block.
+  await store.queueTransaction(new Transaction().truncate(C, { pool: 1, name: 'fill0' }, 1000).zero(C, { pool: 1, name: 'fill1' }, 1000, 5000));
   await store.queueTransaction(new Transaction().write(C, { pool: 1, name: 'reserved' }, 0, Buffer.alloc(1024 * 1024, 3)), { reservation });
   t.true((await store.read(C, { pool: 1, name: 'reserved' })).equals(Buffer.alloc(1024 * 1024, 3)));
   t.true(store.release(reservation) > 0, 'the unused rest comes back');
