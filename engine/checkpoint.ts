@@ -142,7 +142,7 @@ export class Checkpointer {
     const sb: Superblock = {
       ...this.superblock, generation, replayOffset: tail.cursor.offset, replaySeq: tail.cursor.seq,
       floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.offset, freeMapBytes: blob.bytes.byteLength,
-      freeMapAllocBytes: blob.padded.byteLength, trees,
+      freeMapAllocBytes: blob.padded.byteLength, trees, counters: { ...s.counters },
     };
     try {
       // 2. everything the superblock will reference

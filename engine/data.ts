@@ -101,6 +101,7 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
   if (replayed !== undefined) {
     punch(ctx, nid, b0, b1, where);
     mapExtents(ctx, nid, b0, replayed.extents, replayed.csums);
+    ctx.dataBlocksDelta += replayed.csums.length; // allocated at mount (markUsed), not here
     return;
   }
   // Every byte of `merged` is set below: the edge blocks from their old content, then the data.

@@ -2,10 +2,13 @@
  * engine/fsck-refs.ts: fsck's check of shared data blocks — every block's reference count in
  * the refs tree (refs.ts) equals the number of extent records mapping it when that is 2 or
  * more, and no entry exists otherwise. Returns each referenced block once, as runs, for the
- * space accounting.
+ * space accounting; and the statfs counters recounted from the trees.
  */
 import type { TreeReader } from '../btree/index.js';
 import { type BlockRun, decodeRef } from './refs.js';
+import { decodeExtent } from './meta-keys.js';
+import { type SpaceCounters, recountSpace } from './space-accounting.js';
+import type { EngineState } from './state.js';
 
 export type Report = (code: 'ECORRUPT', location: string, message: string) => void;
 
@@ -63,4 +66,20 @@ export function checkRefs(dataRuns: readonly BlockRun[], refs: TreeReader, repor
     else distinct.push({ start: s.start, count: s.end - s.start });
   }
   return distinct;
+}
+
+/** Data blocks referenced by extent records, each counted once. */
+export function distinctDataBlocks(extents: TreeReader): number {
+  const runs: BlockRun[] = [];
+  for (const e of extents.range()) {
+    const rec = decodeExtent(e.value, 'extents tree');
+    runs.push({ start: rec.pblock, count: rec.count });
+  }
+  return coverage(runs).reduce((n, s) => n + (s.end - s.start), 0);
+}
+
+/** The statfs counters recomputed from the trees (a store made before they were kept). */
+export function countSpace(state: EngineState): SpaceCounters {
+  const t = state.trees;
+  return recountSpace(t.onodes.current, t.omap.current, distinctDataBlocks(t.extents.current));
 }

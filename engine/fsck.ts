@@ -9,6 +9,7 @@
  *   reclamation (reclaim.ts); extent records of an object do not overlap, lie inside the device
  *   and past the object's size only as garbage from its dead mark on;
  * - every shared block's reference count is exactly the number of records mapping it (refs.ts);
+ * - the statfs counters equal a recount (space-accounting.ts);
  * - space: the referenced blocks (superblocks, journal, free-map blob, tree pages, data) never
  *   overlap and are exactly what the allocator holds as used — no reference to free space, no
  *   leak (free + used + reserved = capacity);
@@ -31,6 +32,7 @@ import { PAGE_BYTES } from './page-store.js';
 import { type DeadEntry, decodeDead } from './reclaim.js';
 import type { BlockRun } from './refs.js';
 import { checkRefs } from './fsck-refs.js';
+import { type SpaceCounters, recountSpace } from './space-accounting.js';
 import { ONODE_INLINE_BYTES_MAX } from './object-data.js';
 import type { EbofsStore } from './store.js';
 import { type Superblock, SUPERBLOCK_OFFSETS, decodeSuperblock } from './superblock.js';
@@ -151,9 +153,12 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
       for (let i = 0; i < rec.count; i++) deepBlocks.push({ pblock: rec.pblock + i, csum: rec.csums[i]!, where: `${where} block ${i}` });
     }
   }
+  let dataBlocks = 0;
   for (const run of checkRefs(dataRuns, s.trees.refs.current, report)) {
     used.push({ offset: run.start * BLOCK_BYTES, length: run.count * BLOCK_BYTES });
+    dataBlocks += run.count;
   }
+  checkCounters(s.counters, recountSpace(s.trees.onodes.current, s.trees.omap.current, dataBlocks), report);
   for (const name of ['xattrs', 'omap', 'names'] as const) {
     for (const entry of s.trees[name].current.range()) {
       const nid = readU64BE(entry.key, 0);
@@ -168,6 +173,13 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
   for (const f of journal.findings) report(f.code, `journal offset ${f.offset}`, f.message);
   await verifyData(store, deepBlocks, report, options.onProgress);
   return findings;
+}
+
+/** The statfs counters kept per transaction must equal a recount. */
+function checkCounters(kept: SpaceCounters, counted: SpaceCounters, report: (c: FsckFinding['code'], l: string, m: string) => void): void {
+  for (const name of ['dataBlocks', 'storedBytes', 'omapBytes'] as const) {
+    if (kept[name] !== counted[name]) report('ECORRUPT', `space counter ${name}`, `kept ${kept[name]}, counted ${counted[name]}`);
+  }
 }
 
 /** The referenced extents must be exactly the allocator's used space. */

@@ -18,6 +18,8 @@ import { EngineState } from './state.js';
 import { EbofsStore } from './store.js';
 import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.js';
 import { zeroExtents } from './scrub.js';
+import { zeroCounters } from './space-accounting.js';
+import { countSpace } from './fsck-refs.js';
 import { type Superblock, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
 import { decodeRecord } from './record.js';
 import { BLOCK_BYTES } from './txn-context.js';
@@ -101,7 +103,7 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
       csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
-      freeMapBytes: encoded.byteLength, freeMapAllocBytes: blob.length, trees: [],
+      freeMapBytes: encoded.byteLength, freeMapAllocBytes: blob.length, trees: [], counters: zeroCounters(),
     };
     await device.write(SUPERBLOCK_OFFSETS[0], encodeSuperblock({ ...sb, generation: 0 }));
     await device.write(SUPERBLOCK_OFFSETS[1], encodeSuperblock(sb));
@@ -172,6 +174,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
     { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
   const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
+  state.counters = sb.counters === undefined ? countSpace(state) : { ...sb.counters };
   state.lazyRecordsMin = policy.lazyRecordsMin;
   state.scrubFreed = scrubFreed;
   let store: EbofsStore | undefined;

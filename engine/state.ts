@@ -7,6 +7,7 @@ import { type Tree, type TreeDescriptor, Pager, makeDescriptor, openTree, decode
 import type { BlockDevice } from './device/index.js';
 import { DevicePageStore } from './page-store.js';
 import { LAZY_RECORDS_MIN } from './reclaim.js';
+import { type SpaceCounters, zeroCounters } from './space-accounting.js';
 import { BLOCK_BYTES, type TxnContext, verifyBlock } from './txn-context.js';
 
 export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap', 'names', 'refs', 'dead'] as const;
@@ -38,6 +39,8 @@ export class EngineState {
   durableGeneration: number;
   /** Whether a checkpoint has taken its snapshot and is not yet durable. */
   checkpointing = false;
+  /** statfs counters (space-accounting.ts); set at mount. */
+  counters: SpaceCounters = zeroCounters();
   /** Zero freed space before reuse (superblock flag; engine/scrub.ts). */
   scrubFreed = false;
   /** Remove and truncate go lazy (reclaim.ts) from this many records on. */
@@ -88,6 +91,9 @@ export class EngineState {
     }
     this.nextNid = ctx.nextNid;
     this.floor = ctx.floor;
+    this.counters.dataBlocks += ctx.dataBlocksDelta;
+    this.counters.storedBytes += ctx.onodes.delta;
+    this.counters.omapBytes += ctx.omap.delta;
     const large = new Map<number, Buffer>();
     for (const [pblock, block] of ctx.newBlocks) {
       if (block.large) {

@@ -431,13 +431,23 @@ export class EbofsStore implements ObjectStore {
     return cloneDiff(this.trees.extents.current, x, y, `${cid}/${formatGhobject(normalizeObjectId(a))}`);
   }
 
+  /**
+   * Space: `allocated` = data blocks in use (shared blocks once, garbage awaiting reclamation
+   * included), `dataStored` = sum of object sizes, `omapAllocated` = omap keys and values as
+   * stored, `internalMetadata` = every other used byte (metadata pages, journal, superblocks,
+   * free map, frees waiting for a checkpoint). `available` is what an ordinary (unreserved)
+   * allocation can get now.
+   */
   async statfs(): Promise<StoreStatfs> {
     this.checkOpen();
     const stats = this.state.allocator.stats();
     const total = this.state.device.sizeBytes;
+    const c = this.state.counters;
+    const used = total - stats.freeBytes - stats.reservedBytes;
+    const data = c.dataBlocks * BLOCK_BYTES;
     return {
       total, available: stats.allocatableBytes, reserved: stats.reservedBytes,
-      allocated: total - stats.freeBytes - stats.reservedBytes, dataStored: 0, omapAllocated: 0, internalMetadata: 0,
+      allocated: data, dataStored: c.storedBytes, omapAllocated: c.omapBytes, internalMetadata: used - data,
     };
   }
 

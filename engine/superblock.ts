@@ -35,6 +35,10 @@
  *      128    4 u32    free-map blob bytes
  *      132    4 u32    tree header count T
  *      136    ...      T times: u16 length, then a btree tree header (btree/descriptor.ts)
+ *     4064    8 u64    space counters (space-accounting.ts): data blocks
+ *     4072    8 u64    stored bytes (sum of object sizes)
+ *     4080    8 u64    omap bytes
+ *     4088    4 u32    1 when the counters are valid (0: a store made before them; mount recounts)
  *     4092    4 u32    xxh32 of bytes 0..4091
  *
  * Invariants: the checksum matches; version is known; the geometry agrees with the device; the
@@ -46,6 +50,7 @@
 import { checksum32 } from '../common/checksum.js';
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
+import type { SpaceCounters } from './space-accounting.js';
 
 export const SUPERBLOCK_MAGIC = 0x42534245;
 export const SUPERBLOCK_VERSION = 1;
@@ -79,7 +84,12 @@ export interface Superblock {
   freeMapBytes: number;
   freeMapAllocBytes: number;
   trees: Uint8Array[];
+  /** statfs counters as of this checkpoint (undefined: not recorded; mount recounts). */
+  counters: SpaceCounters | undefined;
 }
+
+/** Where the space counters start; tree headers must end before it. */
+const COUNTERS_OFFSET = 4064;
 
 export function encodeSuperblock(sb: Superblock): Buffer {
   const buf = Buffer.alloc(SUPERBLOCK_BYTES);
@@ -107,10 +117,16 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   buf.writeUInt32LE(sb.trees.length, 132);
   let at = 136;
   for (const tree of sb.trees) {
-    if (at + 2 + tree.byteLength > SUPERBLOCK_BYTES - 4) throw new EbofsError('E2BIG', 'tree headers overflow the superblock');
+    if (at + 2 + tree.byteLength > COUNTERS_OFFSET) throw new EbofsError('E2BIG', 'tree headers overflow the superblock');
     buf.writeUInt16LE(tree.byteLength, at);
     buf.set(tree, at + 2);
     at += 2 + tree.byteLength;
+  }
+  if (sb.counters !== undefined) {
+    writeU64(buf, COUNTERS_OFFSET, sb.counters.dataBlocks);
+    writeU64(buf, COUNTERS_OFFSET + 8, sb.counters.storedBytes);
+    writeU64(buf, COUNTERS_OFFSET + 16, sb.counters.omapBytes);
+    buf.writeUInt32LE(1, COUNTERS_OFFSET + 24);
   }
   buf.writeUInt32LE(checksum32(buf.subarray(0, SUPERBLOCK_BYTES - 4)), SUPERBLOCK_BYTES - 4);
   return buf;
@@ -138,7 +154,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
   let at = 136;
   for (let i = 0; i < count; i++) {
     const length = buf.readUInt16LE(at);
-    if (at + 2 + length > SUPERBLOCK_BYTES - 4) throw new CorruptionError('ECORRUPT', 'tree header overflow', { location: where });
+    if (at + 2 + length > COUNTERS_OFFSET) throw new CorruptionError('ECORRUPT', 'tree header overflow', { location: where });
     trees.push(Buffer.from(buf.subarray(at + 2, at + 2 + length)));
     at += 2 + length;
   }
@@ -150,6 +166,10 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
     replayOffset: readU64(buf, 88, where), replaySeq: readU64(buf, 96, where), floor: readU64(buf, 104, where),
     nextNid: readU64(buf, 112, where), freeMapOffset: readU64(buf, 120, where), freeMapBytes: buf.readUInt32LE(128), freeMapAllocBytes: buf.readUInt32LE(60),
     trees,
+    counters: buf.readUInt32LE(COUNTERS_OFFSET + 24) === 1 ? {
+      dataBlocks: readU64(buf, COUNTERS_OFFSET, where), storedBytes: readU64(buf, COUNTERS_OFFSET + 8, where),
+      omapBytes: readU64(buf, COUNTERS_OFFSET + 16, where),
+    } : undefined,
   };
 }
 

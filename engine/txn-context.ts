@@ -12,6 +12,7 @@ import type { Extent, Reservation } from '../alloc/index.js';
 import type { WriteBatch } from '../btree/index.js';
 import type { EngineState } from './state.js';
 import { addRefs, dropRefs } from './refs.js';
+import { AccountedBatch, measureOmap, measureOnode } from './space-accounting.js';
 
 export const BLOCK_BYTES = 4096;
 
@@ -31,10 +32,11 @@ export interface Placement {
 
 export class TxnContext {
   readonly colls: WriteBatch;
-  readonly onodes: WriteBatch;
+  /** Onode and omap batches measure what they change (space-accounting.ts). */
+  readonly onodes: AccountedBatch;
   readonly extents: WriteBatch;
   readonly xattrs: WriteBatch;
-  readonly omap: WriteBatch;
+  readonly omap: AccountedBatch;
   readonly names: WriteBatch;
   readonly refs: WriteBatch;
   readonly dead: WriteBatch;
@@ -53,16 +55,18 @@ export class TxnContext {
    * draw from the allocator's slack, so such ops work on a full store.
    */
   releasing = false;
+  /** Net data blocks allocated minus freed (space-accounting.ts). */
+  dataBlocksDelta = 0;
   /** The reservation allocations drew from, and its remaining bytes before the first. */
   private drawnFrom: Reservation | undefined;
   private reservedBefore = 0;
 
   constructor(readonly state: EngineState) {
     this.colls = state.trees.colls.begin();
-    this.onodes = state.trees.onodes.begin();
+    this.onodes = new AccountedBatch(state.trees.onodes.begin(), measureOnode);
     this.extents = state.trees.extents.begin();
     this.xattrs = state.trees.xattrs.begin();
-    this.omap = state.trees.omap.begin();
+    this.omap = new AccountedBatch(state.trees.omap.begin(), measureOmap);
     this.names = state.trees.names.begin();
     this.refs = state.trees.refs.begin();
     this.dead = state.trees.dead.begin();
@@ -83,6 +87,7 @@ export class TxnContext {
     }
     const extents = this.state.allocator.allocate(count * BLOCK_BYTES, this.releasing ? { ...options, privileged: true } : options);
     this.allocated.push(...extents);
+    this.dataBlocksDelta += count;
     return extents;
   }
 
@@ -104,6 +109,7 @@ export class TxnContext {
   }
 
   private freeBlocks(pblock: number, count: number): void {
+    this.dataBlocksDelta -= count;
     // A large write's blocks are still written even when a later op of this transaction
     // replaces them: its journaled placement maps them at replay, and that later op's
     // read-modify-write reads them back from the device.
