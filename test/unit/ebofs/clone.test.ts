@@ -44,6 +44,9 @@ test('a clone of a 32 MiB object writes metadata only and shares its space', asy
   t.true((await store.statfs()).allocated - usedBefore < MiB, 'clone takes no data space');
   t.true((await store.read(C, obj('head', 1))).equals(data));
   t.deepEqual(await store.cloneDiff(C, obj('head'), obj('head', 1)), []);
+  const fs = await store.statfs();
+  t.is(fs.allocated, 32 * MiB, 'statfs: the data blocks once');
+  t.is(fs.dataStored, 64 * MiB, 'statfs: both objects\' logical bytes');
   t.deepEqual(await store.fsck({ deep: true }), []);
   await store.close();
 });
