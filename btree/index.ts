@@ -27,7 +27,7 @@ export { NO_PAGE } from './store.js';
 export {
   MemoryPageStore, type MemoryPageStoreOptions, type SharedPageStoreHandle,
 } from './memory-store.js';
-export { Pager, type PagerOptions } from './pager.js';
+export { Pager, type PagerOptions, type PagerCacheStats } from './pager.js';
 export {
   type Comparator, type CompareFn, registerComparator, getComparator, compareBytes, compareU64,
   u64Key,
