@@ -19,7 +19,10 @@ import { alignUp } from '../common/ints.js';
 import type { Journal } from '../journal/index.js';
 import type { EngineState } from './state.js';
 import { writeBlockRuns } from './page-store.js';
-import { encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
+import { SUPERBLOCK_FLAG_FREE_MAP_TABLE, encodeSuperblock, superblockOffset, type Superblock } from './superblock.js';
+import { blobFits, layoutBlob, tableBytes } from './free-map-blob.js';
+import { EbofsError } from '../common/errors.js';
+import type { Extent } from '../alloc/index.js';
 import { BLOCK_BYTES } from './txn-context.js';
 import { zeroExtents } from './scrub.js';
 import { LAZY_RECORDS_MIN, RECLAIM_STEP_RECORDS, runReclaimStep } from './reclaim.js';
@@ -111,6 +114,19 @@ export class Checkpointer {
     if (this.activeReads === 0 && this.releasable !== undefined) this.release();
   }
 
+  /** The extents of the durable superblock's free-map blob (mount reads them: free-map-blob.ts). */
+  private blobExtents: Extent[] = [];
+
+  /** Mount: the extents the durable superblock's free-map blob occupies. */
+  adoptFreeMapExtents(extents: Extent[]): void {
+    this.blobExtents = extents;
+  }
+
+  /** The extents of the durable free-map blob (fsck). */
+  get freeMapExtents(): readonly Extent[] {
+    return this.blobExtents;
+  }
+
   /** The superblock of the last durable checkpoint. */
   get durableSuperblock(): Superblock {
     return this.superblock;
@@ -141,14 +157,15 @@ export class Checkpointer {
     const blob = this.allocateFreeMap(generation);
     const sb: Superblock = {
       ...this.superblock, generation, replayOffset: tail.cursor.offset, replaySeq: tail.cursor.seq,
-      floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.offset, freeMapBytes: blob.bytes.byteLength,
-      freeMapAllocBytes: blob.padded.byteLength, trees, counters: { ...s.counters },
+      floor: s.floor, nextNid: s.nextNid, freeMapOffset: blob.extents[0]!.offset, freeMapBytes: blob.map.byteLength,
+      freeMapAllocBytes: blob.extents[0]!.length, flags: this.superblock.flags | SUPERBLOCK_FLAG_FREE_MAP_TABLE,
+      trees, counters: { ...s.counters },
     };
     try {
       // 2. everything the superblock will reference
       await writeBlockRuns(s.device, data);
       await writeBlockRuns(s.device, pages);
-      await s.device.write(blob.offset, blob.padded);
+      for (const [i, e] of blob.extents.entries()) await s.device.write(e.offset, blob.buffers[i]!);
       if (waitFor !== undefined) await waitFor;
       await s.device.flush();
       // 3. the superblock
@@ -160,6 +177,7 @@ export class Checkpointer {
     }
     // 4. release
     this.superblock = sb;
+    this.blobExtents = blob.extents;
     s.durableGeneration = generation;
     s.checkpointing = false;
     s.pageStore.snapshotWritten();
@@ -197,24 +215,27 @@ export class Checkpointer {
     await this.scrubbing;
   }
 
-  /** Allocates the blob the allocator map goes to and encodes the map (including the blob). */
-  private allocateFreeMap(generation: number): { offset: number; bytes: Uint8Array; padded: Buffer } {
+  /**
+   * Allocates the blob the allocator map goes to and encodes the map (which counts the blob
+   * as used). One extent when there is one; on a full, fragmented store, several
+   * (free-map-blob.ts), drawn from the allocator's slack, so a checkpoint never fails for room.
+   */
+  private allocateFreeMap(generation: number): { extents: Extent[]; map: Uint8Array; buffers: Buffer[] } {
     const a = this.state.allocator;
-    if (this.superblock.freeMapOffset !== 0) {
-      a.free([{ offset: this.superblock.freeMapOffset, length: this.superblock.freeMapAllocBytes }], generation);
-    }
+    if (this.blobExtents.length > 0) a.free(this.blobExtents, generation);
     let guess = alignUp(a.encode().byteLength * 1.25 + BLOCK_BYTES, BLOCK_BYTES);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const [extent] = a.allocate(guess, { contiguous: true, privileged: true });
-      assert(extent !== undefined, 'free-map allocation returned nothing');
-      const bytes = a.encode();
-      if (bytes.byteLength <= extent.length) {
-        const padded = Buffer.alloc(extent.length);
-        padded.set(bytes);
-        return { offset: extent.offset, bytes, padded };
+      let extents: Extent[];
+      try {
+        extents = a.allocate(guess, { contiguous: true, privileged: true });
+      } catch (err) {
+        if (!(err instanceof EbofsError) || err.code !== 'ENOSPC') throw err;
+        extents = a.allocate(guess + BLOCK_BYTES, { privileged: true });
       }
-      a.free([extent], generation);
-      guess = alignUp(bytes.byteLength * 2, BLOCK_BYTES);
+      const map = a.encode();
+      if (blobFits(extents, map.byteLength)) return { extents, map, buffers: layoutBlob(extents, map) };
+      a.unallocate(extents);
+      guess = alignUp(map.byteLength * 2 + tableBytes(extents), BLOCK_BYTES);
     }
     throw new Error('free map does not converge');
   }

@@ -73,7 +73,7 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
     }
   }
   used.push({ offset: 0, length: sb.journalOffset + sb.journalBytes });
-  used.push({ offset: sb.freeMapOffset, length: sb.freeMapAllocBytes });
+  used.push(...store.checkpointer.freeMapExtents);
   // Pages a rejected transaction took and gave back wait for reuse until the next checkpoint.
   for (const id of s.pageStore.recycledPages) used.push({ offset: id * PAGE_BYTES, length: PAGE_BYTES });
   const damaged = new Set<string>();

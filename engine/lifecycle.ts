@@ -20,7 +20,8 @@ import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.j
 import { zeroExtents } from './scrub.js';
 import { zeroCounters } from './space-accounting.js';
 import { countSpace } from './fsck-refs.js';
-import { type Superblock, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
+import { readBlob, layoutBlob } from './free-map-blob.js';
+import { type Superblock, SUPERBLOCK_FLAG_FREE_MAP_TABLE, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
 import { decodeRecord } from './record.js';
 import { BLOCK_BYTES } from './txn-context.js';
 
@@ -94,12 +95,11 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
     const [blob] = allocator.allocate(bytes.byteLength * 2 + BLOCK_BYTES, { contiguous: true, privileged: true });
     if (blob === undefined) throw new EbofsError('ENOSPC', 'no room for the free map');
     const encoded = allocator.encode();
-    const padded = Buffer.alloc(blob.length);
-    padded.set(encoded);
-    await device.write(blob.offset, padded);
+    await device.write(blob.offset, layoutBlob([blob], encoded)[0]!);
     if (device instanceof FileDevice) await zeroJournal(device, journalOffset, journalBytes);
     const sb: Superblock = {
-      generation: 1, flags: options.scrubFreed === true ? SUPERBLOCK_FLAG_SCRUB_FREED : 0, fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
+      generation: 1, flags: SUPERBLOCK_FLAG_FREE_MAP_TABLE | (options.scrubFreed === true ? SUPERBLOCK_FLAG_SCRUB_FREED : 0),
+      fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
       csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
@@ -164,9 +164,8 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   if (sb.deviceBytes > device.sizeBytes || sb.blockBytes !== DEVICE_BLOCK_SIZE_BYTES) {
     throw new EbofsError('EINVAL', `store of ${sb.deviceBytes} bytes does not fit this ${device.sizeBytes}-byte device`);
   }
-  const blob = Buffer.alloc(Math.ceil(sb.freeMapBytes / BLOCK_BYTES) * BLOCK_BYTES);
-  await device.read(sb.freeMapOffset, blob);
-  const allocator = decodeAllocator(blob.subarray(0, sb.freeMapBytes));
+  const blob = await readBlob(device, sb);
+  const allocator = decodeAllocator(blob.map);
   const scrubFreed = (sb.flags & SUPERBLOCK_FLAG_SCRUB_FREED) !== 0;
   // A power cut may have come between the last checkpoint and the zeroing of what it freed.
   if (scrubFreed) await zeroExtents(device, allocator.pendingFrees(sb.generation));
@@ -186,6 +185,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
     onFull: () => store?.checkpointer.request('journal full'),
   }, { offset: sb.replayOffset, seq: sb.replaySeq });
   store = new EbofsStore(state, journal, sb, policy);
+  store.checkpointer.adoptFreeMapExtents(blob.extents);
   const records = events.map((e) => decodeRecord(e.payload, `journal event ${e.seq}`));
   for (const record of records) {
     for (const placement of record.placements.values()) allocator.markUsed(placement.extents);

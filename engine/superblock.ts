@@ -14,7 +14,8 @@
  *   ------ ---- ----   ---------------------------------------------------------------
  *        0    4 u32    magic 0x42534245 ("EBSB")
  *        4    2 u16    format version (1)
- *        6    2 u16    flags: bit 0 = scrub freed space (zeroed before reuse); unknown bits: EFORMAT
+ *        6    2 u16    flags: bit 0 = scrub freed space (zeroed before reuse); bit 1 = the
+ *                      free-map blob has an extent table (free-map-blob.ts); unknown bits: EFORMAT
  *        8    8 u64    generation: +1 per checkpoint; the valid copy with the highest wins
  *       16   16 bytes  fsid (random at mkfs)
  *       32    8 u64    device size in bytes (as formatted)
@@ -23,7 +24,7 @@
  *       48    4 u32    stripe unit bytes
  *       52    4 u32    stripe width (data disks)
  *       56    4 u32    checksum block bytes (4096)
- *       60    4 u32    free-map blob allocated bytes (the blob's extent; >= its encoded bytes)
+ *       60    4 u32    free-map blob's first extent, bytes
  *       64    8 u64    journal ring offset
  *       72    8 u64    journal ring bytes
  *       80    8 u64    journal id
@@ -31,8 +32,8 @@
  *       96    8 u64    replay cursor seq
  *      104    8 u64    fencing floor (epoch)
  *      112    8 u64    next object number (nid) to hand out
- *      120    8 u64    free-map blob offset (0 = none)
- *      128    4 u32    free-map blob bytes
+ *      120    8 u64    free-map blob offset: its first extent (0 = none)
+ *      128    4 u32    free-map bytes (the encoded map, without the extent table)
  *      132    4 u32    tree header count T
  *      136    ...      T times: u16 length, then a btree tree header (btree/descriptor.ts)
  *     4064    8 u64    space counters (space-accounting.ts): data blocks
@@ -60,7 +61,9 @@ export const SUPERBLOCK_OFFSETS = [0, 4096] as const;
 export const SUPERBLOCK_TREES_MAX = 16;
 /** Superblock flag: freed space is zeroed before the allocator hands it out again (mkfs option). */
 export const SUPERBLOCK_FLAG_SCRUB_FREED = 1;
-const SUPERBLOCK_FLAGS_KNOWN = SUPERBLOCK_FLAG_SCRUB_FREED;
+/** Superblock flag: the free-map blob starts with a table of its extents (free-map-blob.ts). */
+export const SUPERBLOCK_FLAG_FREE_MAP_TABLE = 2;
+const SUPERBLOCK_FLAGS_KNOWN = SUPERBLOCK_FLAG_SCRUB_FREED | SUPERBLOCK_FLAG_FREE_MAP_TABLE;
 
 export interface Superblock {
   generation: number;

@@ -34,6 +34,11 @@ export interface FaultOptions {
   readErrorRate?: number;
   writeErrorRate?: number;
   flushErrorRate?: number;
+  /**
+   * Each write and flush first yields to the event loop up to this many times (seeded), so the
+   * engine applies transactions while checkpoint and journal I/O is in flight (default 0).
+   */
+  latency?: number;
 }
 
 interface PendingWrite {
@@ -89,6 +94,7 @@ export class FaultDevice implements BlockDevice {
   }
 
   async write(offset: number, source: Uint8Array): Promise<void> {
+    await this.delay();
     this.checkAlive('write');
     checkRange(this, offset, source.byteLength, 'write');
     this.tickCrashClock('write');
@@ -104,6 +110,7 @@ export class FaultDevice implements BlockDevice {
   }
 
   async flush(): Promise<void> {
+    await this.delay();
     this.checkAlive('flush');
     const issued = this.pending.length;
     await Promise.resolve(); // a crash may land while the flush is in flight
@@ -114,6 +121,12 @@ export class FaultDevice implements BlockDevice {
     for (const w of batch) this.medium.writeSync(w.offset, w.data);
     this.rebuildOverlay();
     this.counters.flushCount++;
+  }
+
+  private async delay(): Promise<void> {
+    const latency = this.options.latency ?? 0;
+    if (latency === 0) return;
+    for (let n = this.random.int(latency + 1); n > 0; n--) await new Promise((resolve) => setImmediate(resolve));
   }
 
   async close(): Promise<void> {

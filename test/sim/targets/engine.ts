@@ -33,6 +33,7 @@ class Run {
   readonly rng: Random;
   readonly checkpoint: Partial<CheckpointPolicy>;
   readonly cloneChance: number;
+  readonly latency: number;
   medium: MemDevice;
   /** The reference: MemStore fed exactly the vectors known to be in the store. */
   model = new MemStore();
@@ -42,17 +43,19 @@ class Run {
 
   constructor(readonly ctx: SimRunContext) {
     this.rng = new Random(ctx.seed);
-    this.medium = new MemDevice(this.rng.pick([48, 96]) * 1024 * 1024);
+    this.medium = new MemDevice(this.rng.pick([12, 48, 96]) * 1024 * 1024);
     // Lazy reclamation in small steps on some runs, so crashes land in the middle of it.
     this.checkpoint = { intervalMs: 0, reclaimStepRecords: this.rng.pick([2, 64, 4096]), lazyRecordsMin: this.rng.pick([1, 4, 32]) };
     this.cloneChance = this.rng.pick([0, 0.1, 0.3]);
+    // Slow device I/O on some runs: transactions then apply while checkpoints write.
+    this.latency = this.rng.pick([0, 0, 3]);
   }
 
   async start(): Promise<void> {
     // Some runs scrub freed space: a zeroing that hit a live block would show as a mismatch.
     await mkfs(this.medium, { journalBytes: this.rng.pick([1, 2, 4]) * 1024 * 1024, scrubFreed: this.rng.chance(0.3) });
     this.medium = this.medium.reopen();
-    const device = new FaultDevice(this.medium, { seed: this.rng.u32() });
+    const device = new FaultDevice(this.medium, { seed: this.rng.u32(), latency: this.latency });
     const store = await open(device, { checkpoint: this.checkpoint, journalNonce: BigInt(this.rng.u32()) });
     await store.queueTransaction(worldSetup());
     await this.model.queueTransaction(worldSetup());
@@ -60,7 +63,7 @@ class Run {
   }
 
   async incarnation(index: number): Promise<boolean> {
-    const device = new FaultDevice(this.medium, { seed: this.rng.u32() });
+    const device = new FaultDevice(this.medium, { seed: this.rng.u32(), latency: this.latency });
     let store: EbofsStore;
     try {
       store = await open(device, { checkpoint: this.checkpoint, journalNonce: BigInt(this.rng.u32()) + BigInt(index) * 2n ** 32n });
