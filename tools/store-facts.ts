@@ -5,6 +5,7 @@
  */
 import { type EbofsStore, LIST_OBJECTS_MAX, type StoreStatfs, GHOBJECT_MIN, type Ghobject } from '../engine/index.js';
 import { formatSize } from './format-size.js';
+import type { PagerCacheStats } from '../btree/index.js';
 
 export interface CollectionFacts {
   readonly cid: string;
@@ -24,6 +25,11 @@ export interface StoreFacts {
   readonly floor: number;
   /** Freed space is zeroed before reuse (mkfs --scrub-freed). */
   readonly scrubFreed: boolean;
+  /** Objects with garbage awaiting lazy reclamation, and shared-block runs. */
+  readonly reclaimBacklog: number;
+  readonly sharedRuns: number;
+  /** The metadata page cache since mount. */
+  readonly cache: PagerCacheStats;
   readonly statfs: StoreStatfs;
   readonly collections: readonly CollectionFacts[];
   readonly objects: number;
@@ -50,7 +56,9 @@ export async function storeFacts(store: EbofsStore, path: string): Promise<Store
   return {
     path, fsid: sb.fsid.toString('hex'), generation: sb.generation, deviceBytes: sb.deviceBytes,
     blockBytes: sb.blockBytes, stripeUnitBytes: sb.stripeUnitBytes, stripeWidth: sb.stripeWidth,
-    journalBytes: sb.journalBytes, floor: await store.getFloor(), scrubFreed: store.state.scrubFreed, statfs: await store.statfs(), collections,
+    journalBytes: sb.journalBytes, floor: await store.getFloor(), scrubFreed: store.state.scrubFreed,
+    reclaimBacklog: store.state.trees.dead.current.count, sharedRuns: store.state.trees.refs.current.count,
+    cache: store.state.pager.cacheStats(), statfs: await store.statfs(), collections,
     objects: collections.reduce((n, c) => n + c.objects, 0),
   };
 }
@@ -65,10 +73,14 @@ export function formatFacts(facts: StoreFacts, collectionLinesMax = 64): string 
     `device      ${formatSize(facts.deviceBytes)} (block ${formatSize(facts.blockBytes)}, ` +
       `stripe ${formatSize(facts.stripeUnitBytes)} x ${facts.stripeWidth})`,
     `journal     ${formatSize(facts.journalBytes)}`,
-    `space       ${formatSize(s.allocated)} used, ${formatSize(s.available)} available, ` +
+    `space       ${formatSize(s.allocated + s.internalMetadata)} used, ${formatSize(s.available)} available, ` +
       `${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,
     `floor       ${facts.floor}`,
     `scrub       ${facts.scrubFreed ? 'freed space is zeroed before reuse' : 'off'}`,
+    `data        ${formatSize(s.allocated)} in blocks, ${formatSize(s.dataStored)} stored, ` +
+      `${facts.sharedRuns} shared runs, ${facts.reclaimBacklog} objects awaiting reclamation`,
+    `cache       ${facts.cache.cachedPageCount} of ${facts.cache.cachePagesMax} pages, ` +
+      `${facts.cache.hitCount} hits, ${facts.cache.loadCount} loads, ${facts.cache.evictionCount} evictions`,
     `collections ${facts.collections.length}, ${facts.objects} objects`,
   ];
   for (const c of facts.collections.slice(0, collectionLinesMax)) {
