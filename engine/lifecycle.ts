@@ -17,7 +17,7 @@ import { type BlockDevice, FileDevice, DEVICE_BLOCK_SIZE_BYTES } from './device/
 import { EngineState } from './state.js';
 import { EbofsStore } from './store.js';
 import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.js';
-import { zeroExtents } from './scrub.js';
+import { subtractExtents, zeroExtents } from './scrub.js';
 import { zeroCounters } from './space-accounting.js';
 import { countSpace } from './fsck-refs.js';
 import { readBlob, layoutBlob } from './free-map-blob.js';
@@ -167,8 +167,9 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const blob = await readBlob(device, sb);
   const allocator = decodeAllocator(blob.map);
   const scrubFreed = (sb.flags & SUPERBLOCK_FLAG_SCRUB_FREED) !== 0;
-  // A power cut may have come between the last checkpoint and the zeroing of what it freed.
-  if (scrubFreed) await zeroExtents(device, allocator.pendingFrees(sb.generation));
+  // A power cut may have come between the last checkpoint and the zeroing of what it freed:
+  // zero it again below — except what journaled large writes took after that checkpoint.
+  const unscrubbed = scrubFreed ? allocator.pendingFrees(sb.generation) : [];
   allocator.markDurable(sb.generation);
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
     { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
@@ -187,9 +188,9 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   store = new EbofsStore(state, journal, sb, policy);
   store.checkpointer.adoptFreeMapExtents(blob.extents);
   const records = events.map((e) => decodeRecord(e.payload, `journal event ${e.seq}`));
-  for (const record of records) {
-    for (const placement of record.placements.values()) allocator.markUsed(placement.extents);
-  }
+  const placed = records.flatMap((record) => [...record.placements.values()].flatMap((p) => p.extents));
+  allocator.markUsed(placed);
+  if (unscrubbed.length > 0) await zeroExtents(device, subtractExtents(unscrubbed, placed));
   for (const [i, record] of records.entries()) {
     const ctx = store.applyVector(record.transactions, record.placements);
     state.commit(ctx);

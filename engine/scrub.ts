@@ -3,7 +3,8 @@
  * superblock flag, so every mount honours it). Freed extents are zeroed and flushed after the
  * checkpoint that frees them is durable and before the allocator hands them out; at mount the
  * frees the last checkpoint left deferred are zeroed again (idempotent), so a power cut between
- * a checkpoint and its zeroing cannot leave deleted bytes in allocatable space.
+ * a checkpoint and its zeroing cannot leave deleted bytes in allocatable space — except the
+ * blocks that journaled large writes took after that checkpoint (they hold live data now).
  *
  * Limit: small writes also live in the journal ring until it wraps over them; scrubbing covers
  * data, metadata and free-map extents, not the journal.
@@ -28,4 +29,21 @@ export async function zeroExtents(device: BlockDevice, extents: readonly Extent[
   }
   await device.flush();
   return bytes;
+}
+
+/** The parts of `from` that no extent of `minus` covers. */
+export function subtractExtents(from: readonly Extent[], minus: readonly Extent[]): Extent[] {
+  const cuts = [...minus].sort((a, b) => a.offset - b.offset);
+  const out: Extent[] = [];
+  for (const e of from) {
+    let at = e.offset;
+    const end = e.offset + e.length;
+    for (const c of cuts) {
+      if (c.offset + c.length <= at || c.offset >= end) continue;
+      if (c.offset > at) out.push({ offset: at, length: c.offset - at });
+      at = Math.max(at, c.offset + c.length);
+    }
+    if (at < end) out.push({ offset: at, length: end - at });
+  }
+  return out;
 }

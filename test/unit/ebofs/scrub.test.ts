@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { FaultDevice, MemDevice } from '../../../engine/device/index.js';
+import { Random } from '../../../common/random.js';
 import { mkfs, open, type EbofsOptions } from '../../../engine/lifecycle.js';
 import { Transaction } from '../../../engine/transaction.js';
 
@@ -105,6 +106,29 @@ test('scrubbing never touches what the durable checkpoint still references', asy
   device.crash('drop-all');
   const again = await open(device.restart(), still);
   for (let i = 0; i < 150; i += 37) t.true((await again.read(C, { pool: 1, name: `o${i}` })).equals(Buffer.alloc(4096, 251)));
+  t.deepEqual(await again.fsck({ deep: true }), []);
+  await again.close();
+});
+
+test('mount re-zeroes what the last checkpoint freed, but never a large write that reused it since', async (t) => {
+  const medium = new MemDevice(8 * MiB);
+  await mkfs(medium, { journalBytes: MiB, scrubFreed: true });
+  const device = new FaultDevice(medium.reopen(), { seed: 3 });
+  const still = { checkpoint: { intervalMs: 0, journalFillRatio: 0.99, dirtyBytesMax: 1 << 30 } };
+  const store = await open(device, still);
+  await store.queueTransaction(new Transaction().createCollection(C, 0));
+  let n = 0;
+  while (await store.queueTransaction(new Transaction().write(C, { pool: 1, name: `f${n}` }, 0, Buffer.alloc(64 * 1024, 1))).then(() => true, () => false)) n++;
+  await store.checkpoint();
+  await store.queueTransaction(new Transaction().remove(C, { pool: 1, name: 'f0' }).remove(C, { pool: 1, name: 'f1' })
+    .remove(C, { pool: 1, name: 'f2' }).remove(C, { pool: 1, name: 'f3' }));
+  await store.checkpoint(); // its free map lists the removed blocks as freed in its generation
+  await store.checkpointer.idle(); // zeroed, then allocatable
+  const fresh = new Random(11).bytes(256 * 1024);
+  await store.queueTransaction(new Transaction().write(C, { pool: 1, name: 'new' }, 0, fresh)); // acked: durable
+  device.crash('keep-all');
+  const again = await open(device.restart(), still);
+  t.true((await again.read(C, { pool: 1, name: 'new' })).equals(fresh), 'the acknowledged large write survived mount');
   t.deepEqual(await again.fsck({ deep: true }), []);
   await again.close();
 });
