@@ -33,14 +33,17 @@
  * - Replay starts at a cursor {offset, seq} the owner persisted and accepts record after record
  *   while each is valid: magic, version, header checksum, journalId, seq = expected,
  *   recordBlocks fits before ringEnd and agrees with payloadBytes, fragment flags continue the
- *   event in progress, prevLink = xxh64(previous header) (except the first record replayed),
- *   payload checksum. The first record that fails ends the log: that is the valid write
+ *   event in progress, prevLink = xxh64(previous header) (for the first record replayed: the
+ *   cursor's link, when the owner kept it — see JournalCursor), payload checksum. The first record that fails ends the log: that is the valid write
  *   position. Replay yields only whole events; an event cut short ends the log at its FIRST.
  * - Stale records can never extend the chain: a record from an earlier lap has a lower seq; a
  *   record written by an earlier incarnation after the valid end links to a header that is not
  *   the one now before it, because every incarnation writes with a fresh nonce (so even a
  *   byte-identical payload gives a different header). That is how "what lies after the valid
- *   end is made unreplayable" without writing anything before new records go out.
+ *   end is made unreplayable" without writing anything before new records go out. The record
+ *   right after a persisted cursor has no header before it in the replay, so the cursor carries
+ *   that header's link: an owner that trims up to the last durable event and crashes before the
+ *   next one is durable must not see an earlier incarnation's record at that slot replayed.
  * - Everything in a record is covered by a checksum, so a torn write (any subset of its
  *   512-byte sectors) fails validation.
  * - Batches are written one after another, each after the previous one's flush completed. So a

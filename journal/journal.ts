@@ -180,12 +180,14 @@ export class Journal {
   /**
    * The last appended event (durable or not) and the cursor after it; before any append, the
    * last replayed event. A checkpoint that includes every event up to `lastSeq` persists
-   * `cursor`, waits for `lastSeq` to be durable, then trims it.
+   * `cursor`, waits for `lastSeq` to be durable, then trims it. The cursor is the journal's
+   * own object: its `link` is filled in when that event's records are written (so it is set
+   * once `lastSeq` is durable); do not modify it.
    */
   tail(): { lastSeq: number | undefined; cursor: JournalCursor } {
     const last = this.live[this.live.length - 1];
-    if (last !== undefined) return { lastSeq: last.seq, cursor: { ...last.next } };
-    return { lastSeq: undefined, cursor: { offset: this.ring.start + (this.tailLsp % this.ringBytes), seq: this.nextSeq } };
+    if (last !== undefined) return { lastSeq: last.seq, cursor: last.next };
+    return { lastSeq: undefined, cursor: { offset: this.ring.start + (this.tailLsp % this.ringBytes), seq: this.nextSeq, link: this.link } };
   }
 
   /**
@@ -239,6 +241,7 @@ export class Journal {
     for (const record of batch) {
       encodeHeader({ ...record.header, prevLink: this.link, batch: this.batchNumber }, record.bytes);
       this.link = headerLink(record.bytes);
+      if (record.event !== undefined) record.event.next.link = this.link;
     }
   }
 

@@ -13,7 +13,7 @@ import type { JournalCursor, LogDevice, ReplayedEvent, Ring } from './types.js';
 export interface ReplayEnd {
   /** Cursor of the first record slot after the last whole event (the valid write position). */
   cursor: JournalCursor;
-  /** Link of the last record of the last whole event, or undefined if none was replayed. */
+  /** Link of the last record of the last whole event (the cursor's link if none was replayed). */
   link: bigint | undefined;
   /** Batch number of the last record replayed (0 if none). */
   batch: number;
@@ -49,10 +49,10 @@ export async function replayRing(
   const headerBlock = Buffer.alloc(bs);
   let pos = cursor.offset;
   let seq = cursor.seq;
-  let link: bigint | undefined;
+  let link: bigint | undefined = cursor.link;
   let scanned = 0;
   let pending: PendingEvent | undefined;
-  let end: ReplayEnd = { cursor: { ...cursor }, link: undefined, batch: 0, scannedBytes: 0, reason: 'empty' };
+  let end: ReplayEnd = { cursor: { ...cursor }, link: cursor.link, batch: 0, scannedBytes: 0, reason: 'empty' };
   let lastEventEnd = 0;
 
   for (let steps = 0; ; steps++) {
@@ -95,7 +95,7 @@ export async function replayRing(
         end = { ...end, reason: `event ${pending.seq} refused by its owner` };
         break;
       }
-      const next = { offset: pos === ring.end ? ring.start : pos, seq };
+      const next = { offset: pos === ring.end ? ring.start : pos, seq, link };
       events.push({ seq: pending.seq, payload: payloadAll, next });
       costs.push(scanned - lastEventEnd);
       lastEventEnd = scanned;

@@ -21,10 +21,18 @@ export interface Ring {
 /**
  * Where replay begins: a device offset inside the ring and the seq expected there. The owner
  * persists one (in its superblock) before it trims the events before it.
+ *
+ * `link` (xxh64 of the header of the record just before the cursor) lets replay check the
+ * first record after the cursor like every other one. Without it that record is accepted on
+ * seq alone, and a record an earlier incarnation left at exactly that slot (same seq, same
+ * offset: records of equal sizes line up) replays although it was never acknowledged. Every
+ * cursor the journal hands out carries it once the record before it is written; owners should
+ * persist it with offset and seq.
  */
 export interface JournalCursor {
   offset: number;
   seq: number;
+  link?: bigint;
 }
 
 export interface ReplayedEvent {
