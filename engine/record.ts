@@ -21,30 +21,38 @@
  */
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
-import { Transaction, decodeTransaction, encodeTransaction } from './transaction.js';
+import { assert } from '../common/assert.js';
+import { Transaction, TransactionEncoder, decodeTransaction } from './transaction.js';
 import type { Placement } from './txn-context.js';
 
 const MAGIC = 0x58544245;
 const VERSION = 1;
 
-export function encodeRecord(ts: readonly Transaction[], placements: readonly Placement[]): Buffer {
-  const placed = new Set(placements.map((p) => `${p.transactionIndex}:${p.opIndex}`));
-  const bodies = ts.map((t, ti) => {
-    if (!t.ops.some((op, oi) => op.type === 'write' && placed.has(`${ti}:${oi}`))) return encodeTransaction(t);
-    const ops = t.ops.map((op, oi) => (op.type === 'write' && placed.has(`${ti}:${oi}`) ? { ...op, data: new Uint8Array(0) } : op));
-    return encodeTransaction(Transaction.fromOps(ops, t.epoch));
+/**
+ * Encodes the record of a vector into one buffer from `alloc` (every byte is written, so it
+ * may be uninitialised memory: the journal lends a buffer it appends without copying).
+ */
+export function encodeRecord(
+  ts: readonly Transaction[], placements: readonly Placement[], alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const encoders = ts.map((t, ti) => {
+    const placed = placements.length === 0 ? undefined : new Set(placements.filter((p) => p.transactionIndex === ti).map((p) => p.opIndex));
+    if (placed === undefined || placed.size === 0) return new TransactionEncoder(t);
+    return new TransactionEncoder(t, (oi) => placed.has(oi) && t.ops[oi]?.type === 'write');
   });
-  const lengths = placements.map((p) => 24 + p.extents.length * 16 + p.csums.length * 4);
-  const size = 12 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0) + 4 + lengths.reduce((n, l) => n + l, 0);
-  const buf = Buffer.alloc(size);
+  let size = 12 + 4;
+  for (const e of encoders) size += 4 + e.byteLength;
+  for (const p of placements) size += 24 + p.extents.length * 16 + p.csums.length * 4;
+  const buf = alloc(size);
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt16LE(VERSION, 4);
+  buf.writeUInt16LE(0, 6);
   buf.writeUInt32LE(ts.length, 8);
   let at = 12;
-  for (const body of bodies) {
-    buf.writeUInt32LE(body.byteLength, at);
-    buf.set(body, at + 4);
-    at += 4 + body.byteLength;
+  for (const e of encoders) {
+    buf.writeUInt32LE(e.byteLength, at);
+    e.writeTo(buf, at + 4);
+    at += 4 + e.byteLength;
   }
   buf.writeUInt32LE(placements.length, at);
   at += 4;
@@ -68,6 +76,7 @@ export function encodeRecord(ts: readonly Transaction[], placements: readonly Pl
       at += 4;
     }
   }
+  assert(at === size, 'record encoding size mismatch');
   return buf;
 }
 

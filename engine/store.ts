@@ -130,7 +130,7 @@ export class EbofsStore implements ObjectStore {
    */
   private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
     const ctx = this.applyVector(ts, undefined, options.reservation as Reservation | undefined);
-    const record = encodeRecord(ts, ctx.placements);
+    const record = encodeRecord(ts, ctx.placements, (bytes) => this.journal.payloadBuffer(bytes));
     if (record.byteLength > this.journal.eventBytesMax) {
       ctx.abort();
       throw new EbofsError('E2BIG', `transaction record of ${record.byteLength} bytes exceeds the journal's ${this.journal.eventBytesMax}`);

@@ -44,7 +44,7 @@ import {
 import { type BytesPair, type Op, type OpType, OP_TAGS, describeOp } from './types-ops.js';
 import { type ByteInput, type Ghobject, type ObjectRef, POOL_MIN, normalizeObjectId, toBytes } from './types.js';
 import { decodeOidKey, encodeOidKey } from './oid-key.js';
-import { assertNever } from '../common/assert.js';
+import { assert, assertNever } from '../common/assert.js';
 
 /** Key/value input: a Map, or an iterable of pairs, or a plain object (string keys). */
 export type PairsInput =
@@ -420,34 +420,53 @@ const TAG_TO_TYPE: ReadonlyMap<number, OpType> = new Map(
   (Object.entries(OP_TAGS) as Array<[OpType, number]>).map(([type, tag]) => [tag, type]),
 );
 
-/** A growable little-endian byte writer. */
-class Writer {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+/** Where encoded fields go: a `Sizer` counts them, a `Writer` stores them. */
+interface Sink {
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  u64(v: number): void;
+  raw(bytes: Uint8Array): void;
+  bytes(bytes: Uint8Array): void;
+}
+
+/** Counts the bytes an encoding takes (the first of the encoder's two passes). */
+class Sizer implements Sink {
   length = 0;
+  u8(_v: number): void { this.length += 1; }
+  u16(_v: number): void { this.length += 2; }
+  u32(_v: number): void { this.length += 4; }
+  u64(_v: number): void { this.length += 8; }
+  raw(bytes: Uint8Array): void { this.length += bytes.length; }
+  bytes(bytes: Uint8Array): void { this.length += 4 + bytes.length; }
+}
 
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+/** A little-endian writer into a buffer the `Sizer` pass sized exactly. */
+class Writer implements Sink {
+  constructor(private readonly buf: Uint8Array, public at: number) {}
+
+  u8(v: number): void { this.buf[this.at++] = v; }
+  u16(v: number): void {
+    const b = this.buf;
+    const at = this.at;
+    b[at] = v; b[at + 1] = v >>> 8;
+    this.at = at + 2;
   }
-
-  u8(v: number): void { this.reserve(1); this.view.setUint8(this.length, v); this.length += 1; }
-  u16(v: number): void { this.reserve(2); this.view.setUint16(this.length, v, true); this.length += 2; }
-  u32(v: number): void { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
-  u64(v: number): void { this.reserve(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
+  u32(v: number): void {
+    const b = this.buf;
+    const at = this.at;
+    b[at] = v; b[at + 1] = v >>> 8; b[at + 2] = v >>> 16; b[at + 3] = v >>> 24;
+    this.at = at + 4;
+  }
+  u64(v: number): void {
+    this.u32(v >>> 0);
+    this.u32(Math.floor(v / 0x1_0000_0000));
+  }
   raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
   }
   bytes(bytes: Uint8Array): void { this.u32(bytes.length); this.raw(bytes); }
-  setU32(at: number, v: number): void { this.view.setUint32(at, v, true); }
-  done(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
 /** A bounds-checked little-endian reader; overruns are CorruptionError. */
@@ -480,35 +499,62 @@ class Reader {
   bytes(): Uint8Array { return this.raw(this.u32()); }
 }
 
+/** Tables up to this size are searched linearly (no string keys built). */
+const TABLE_SCAN_MAX = 8;
+
 /** Interns collection and object ids into the encoding's tables. */
 class Tables {
   readonly cids: string[] = [];
   readonly oids: Uint8Array[] = [];
-  private readonly cidIndex = new Map<string, number>();
-  private readonly oidIndex = new Map<string, number>();
+  /** Ids already interned, by identity (the write pass looks every id up again). */
+  private readonly byObject = new Map<Ghobject, number>();
+  private oidIndex: Map<string, number> | undefined;
 
   cid(cid: string): number {
-    let i = this.cidIndex.get(cid);
-    if (i === undefined) { i = this.cids.length; this.cids.push(cid); this.cidIndex.set(cid, i); }
-    return i;
+    const cids = this.cids;
+    for (let i = 0; i < cids.length; i++) if (cids[i] === cid) return i;
+    cids.push(cid);
+    return cids.length - 1;
   }
 
   oid(oid: Ghobject): number {
+    let i = this.byObject.get(oid);
+    if (i !== undefined) return i;
     const key = encodeOidKey(oid);
-    const text = Buffer.from(key).toString('latin1');
-    let i = this.oidIndex.get(text);
-    if (i === undefined) { i = this.oids.length; this.oids.push(key); this.oidIndex.set(text, i); }
+    const oids = this.oids;
+    if (this.oidIndex === undefined) {
+      for (let j = 0; j < oids.length; j++) if (equalBytes(oids[j]!, key)) { i = j; break; }
+      if (i === undefined && oids.length >= TABLE_SCAN_MAX) {
+        this.oidIndex = new Map(oids.map((k, j) => [Buffer.from(k).toString('latin1'), j]));
+      }
+    }
+    if (this.oidIndex !== undefined && i === undefined) {
+      const text = Buffer.from(key).toString('latin1');
+      i = this.oidIndex.get(text);
+      if (i === undefined) this.oidIndex.set(text, oids.length);
+    }
+    if (i === undefined) { i = oids.length; oids.push(key); }
+    this.byObject.set(oid, i);
     return i;
   }
 }
 
-function writePairs(w: Writer, pairs: readonly BytesPair[]): void {
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function writePairs(w: Sink, pairs: readonly BytesPair[]): void {
   w.u32(pairs.length);
   for (const [k, v] of pairs) { w.bytes(k); w.bytes(v); }
 }
 
-/** Writes the body of `op` (everything after tag and body length). */
-function writeOpBody(w: Writer, t: Tables, op: Op): void {
+/**
+ * Writes the body of `op` (everything after tag and body length). `omitData`: a write op's
+ * data is encoded as empty bytes (a large write's data lives at its placement).
+ */
+function writeOpBody(w: Sink, t: Tables, op: Op, omitData: boolean): void {
   if (op.type === 'setFloor') { w.u64(op.epoch); return; }
   w.u32(t.cid(op.cid));
   switch (op.type) {
@@ -521,7 +567,7 @@ function writeOpBody(w: Writer, t: Tables, op: Op): void {
   w.u32(t.oid(op.oid));
   switch (op.type) {
     case 'touch': case 'remove': case 'rmattrs': case 'omapClear': return;
-    case 'write': w.u64(op.offset); w.bytes(op.data); return;
+    case 'write': w.u64(op.offset); if (omitData) w.u32(0); else w.bytes(op.data); return;
     case 'zero': w.u64(op.offset); w.u64(op.length); return;
     case 'truncate': w.u64(op.size); return;
     case 'setattr': w.bytes(op.name); w.bytes(op.value); return;
@@ -540,29 +586,71 @@ function writeOpBody(w: Writer, t: Tables, op: Op): void {
   }
 }
 
+/**
+ * A transaction laid out for encoding: `byteLength` is exact, `writeTo` stores the encoding.
+ * `omitData(opIndex)`: write ops whose data the encoding leaves out (as empty bytes).
+ */
+export class TransactionEncoder {
+  readonly byteLength: number;
+  private readonly tables = new Tables();
+
+  constructor(private readonly tx: Transaction, private readonly omitData?: (opIndex: number) => boolean) {
+    const sizer = new Sizer();
+    this.body(sizer);
+    let size = 28 + sizer.length;
+    for (const cid of this.tables.cids) size += 2 + cid.length;
+    for (const key of this.tables.oids) size += 4 + key.length;
+    this.byteLength = size;
+  }
+
+  /** Writes the encoding at `at` of `target` (which has `byteLength` bytes there). */
+  writeTo(target: Uint8Array, at: number): void {
+    const w = new Writer(target, at);
+    const { tx, tables } = this;
+    w.u32(MAGIC);
+    w.u16(VERSION);
+    w.u16(tx.epoch === undefined ? 0 : FLAG_EPOCH);
+    w.u64(tx.epoch ?? 0);
+    w.u32(tables.cids.length);
+    w.u32(tables.oids.length);
+    w.u32(tx.opCount);
+    for (const cid of tables.cids) {
+      w.u16(cid.length);
+      for (let i = 0; i < cid.length; i++) w.u8(cid.charCodeAt(i));
+    }
+    for (const key of tables.oids) w.bytes(key);
+    this.body(w);
+    assert(w.at === at + this.byteLength, 'transaction encoding size mismatch');
+  }
+
+  private body(w: Sizer | Writer): void {
+    const ops = this.tx.ops;
+    const omit = this.omitData;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      w.u8(OP_TAGS[op.type]);
+      if (w instanceof Writer) {
+        const lengthAt = w.at;
+        w.u32(0);
+        writeOpBody(w, this.tables, op, omit?.(i) === true);
+        const end = w.at;
+        w.at = lengthAt;
+        w.u32(end - lengthAt - 4);
+        w.at = end;
+      } else {
+        w.u32(0);
+        writeOpBody(w, this.tables, op, omit?.(i) === true);
+      }
+    }
+  }
+}
+
 /** Encodes a transaction (see the module head). */
 export function encodeTransaction(tx: Transaction): Uint8Array {
-  const tables = new Tables();
-  const body = new Writer();
-  for (const op of tx.ops) {
-    body.u8(OP_TAGS[op.type]);
-    const lengthAt = body.length;
-    body.u32(0);
-    writeOpBody(body, tables, op);
-    body.setU32(lengthAt, body.length - lengthAt - 4);
-  }
-  const w = new Writer();
-  w.u32(MAGIC);
-  w.u16(VERSION);
-  w.u16(tx.epoch === undefined ? 0 : FLAG_EPOCH);
-  w.u64(tx.epoch ?? 0);
-  w.u32(tables.cids.length);
-  w.u32(tables.oids.length);
-  w.u32(tx.opCount);
-  for (const cid of tables.cids) { const b = Buffer.from(cid, 'latin1'); w.u16(b.length); w.raw(b); }
-  for (const key of tables.oids) w.bytes(key);
-  w.raw(body.done());
-  return w.done();
+  const encoder = new TransactionEncoder(tx);
+  const out = new Uint8Array(encoder.byteLength);
+  encoder.writeTo(out, 0);
+  return out;
 }
 
 function readPairs(r: Reader): Array<[Uint8Array, Uint8Array]> {

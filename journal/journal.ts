@@ -76,6 +76,8 @@ export class Journal {
   private closing = false;
   private closed = false;
   private readonly counters = { appendCount: 0, recordCount: 0, batchCount: 0, flushCount: 0, bytesWritten: 0 };
+  /** Record buffers lent by payloadBuffer (by their memory), with the payload length lent. */
+  private readonly lent = new WeakMap<ArrayBufferLike, number>();
 
   private constructor(
     private readonly device: LogDevice,
@@ -122,6 +124,20 @@ export class Journal {
     });
     assert(lsp === journal.tailLsp, 'replayed costs do not add up to the scanned bytes');
     return { journal, events: result.events, endReason: result.end.reason };
+  }
+
+  /**
+   * A buffer for a payload of exactly `bytes` that `append` takes without copying: the view of
+   * a whole record's blocks past the header room, the tail already zero. Fill every byte, then
+   * hand it to `append` once and never touch it again. (Events that need several records are
+   * copied as usual.)
+   */
+  payloadBuffer(bytes: number): Buffer {
+    if (RECORD_HEADER_BYTES + bytes > this.recordBytesMax) return Buffer.allocUnsafe(bytes);
+    const whole = Buffer.allocUnsafeSlow(recordBlocksFor(bytes, this.bs) * this.bs);
+    whole.fill(0, RECORD_HEADER_BYTES + bytes);
+    this.lent.set(whole.buffer, bytes);
+    return whole.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes);
   }
 
   /**
@@ -215,16 +231,28 @@ export class Journal {
   }
 
   stats(): JournalStats {
-    return { ...this.counters, usedBytes: this.tailLsp - this.trimmedLsp, ringBytes: this.ringBytes };
+    const c = this.counters;
+    return {
+      appendCount: c.appendCount, recordCount: c.recordCount, batchCount: c.batchCount, flushCount: c.flushCount,
+      bytesWritten: c.bytesWritten, usedBytes: this.tailLsp - this.trimmedLsp, ringBytes: this.ringBytes,
+    };
   }
 
   /** Lays the record out now (call order); its header is sealed when its batch is written. */
   private encodeRecord(part: Uint8Array, flags: number, event: LiveEvent | undefined): QueuedRecord {
     const blocks = recordBlocksFor(part.byteLength, this.bs);
-    const bytes = Buffer.alloc(blocks * this.bs);
+    let bytes: Buffer;
+    if (part.byteOffset === RECORD_HEADER_BYTES && this.lent.get(part.buffer) === part.byteLength &&
+      part.buffer.byteLength === blocks * this.bs) {
+      // A payloadBuffer: the record is built around it already (tail zeroed, header room).
+      this.lent.delete(part.buffer);
+      bytes = Buffer.from(part.buffer, 0, blocks * this.bs);
+    } else {
+      bytes = Buffer.alloc(blocks * this.bs);
+      bytes.set(part, RECORD_HEADER_BYTES);
+    }
     const offsetInRing = this.tailLsp % this.ringBytes;
     const padBytes = offsetInRing + bytes.byteLength > this.ringBytes ? this.ringBytes - offsetInRing : 0;
-    bytes.set(part, RECORD_HEADER_BYTES);
     const header = {
       flags, journalId: this.options.journalId, nonce: this.nonce, seq: this.nextSeq, prevLink: 0n, batch: 0,
       payloadBytes: part.byteLength, recordBlocks: blocks, payloadChecksum: payloadChecksum(part, this.nextSeq),
