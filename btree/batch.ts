@@ -168,6 +168,11 @@ export class Batch extends ReadView implements WriteBatch {
   commit(): CommitResult {
     this.checkOpen();
     this.open = false;
+    // A batch that changed nothing publishes nothing (a transaction opens a batch on every tree).
+    if (this.dirty.size === 0 && this.freed.length === 0 && this.allocated.size === 0 && this.rootId === this.base.rootId &&
+      this.depth === this.base.depth && this.count === this.base.count) {
+      return this.tree.keep();
+    }
     const root = this.finishRoot();
     const written: PageId[] = [];
     for (const [id, page] of this.dirty) {

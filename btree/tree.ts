@@ -93,6 +93,12 @@ export class Tree {
     return { version: this.currentVersion, root, freed, written };
   }
 
+  /** Called by a committing batch that changed nothing: the current version stays. */
+  keep(): CommitResult {
+    this.batchOpen = false;
+    return { version: this.currentVersion, root: this.currentVersion.root, freed: [], written: [] };
+  }
+
   /** Called by an aborting batch. */
   abandon(): void {
     this.batchOpen = false;

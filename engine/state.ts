@@ -92,8 +92,8 @@ export class EngineState {
     this.nextNid = ctx.nextNid;
     this.floor = ctx.floor;
     this.counters.dataBlocks += ctx.dataBlocksDelta;
-    this.counters.storedBytes += ctx.onodes.delta;
-    this.counters.omapBytes += ctx.omap.delta;
+    this.counters.storedBytes += ctx.onodesDelta;
+    this.counters.omapBytes += ctx.omapDelta;
     const large = new Map<number, Buffer>();
     for (const [pblock, block] of ctx.newBlocks) {
       if (block.large) {

@@ -31,15 +31,16 @@ export interface Placement {
 }
 
 export class TxnContext {
-  readonly colls: WriteBatch;
-  /** Onode and omap batches measure what they change (space-accounting.ts). */
-  readonly onodes: AccountedBatch;
-  readonly extents: WriteBatch;
-  readonly xattrs: WriteBatch;
-  readonly omap: AccountedBatch;
-  readonly names: WriteBatch;
-  readonly refs: WriteBatch;
-  readonly dead: WriteBatch;
+  // One WriteBatch per tree, begun on first use: a small write touches three or four of the
+  // eight trees, and a batch that is never begun costs nothing to commit or abort.
+  private colls_: WriteBatch | undefined;
+  private onodes_: AccountedBatch | undefined;
+  private extents_: WriteBatch | undefined;
+  private xattrs_: WriteBatch | undefined;
+  private omap_: AccountedBatch | undefined;
+  private names_: WriteBatch | undefined;
+  private refs_: WriteBatch | undefined;
+  private dead_: WriteBatch | undefined;
   readonly newBlocks = new Map<number, NewBlock>();
   readonly frees: Extent[] = [];
   readonly allocated: Extent[] = [];
@@ -62,20 +63,31 @@ export class TxnContext {
   private reservedBefore = 0;
 
   constructor(readonly state: EngineState) {
-    this.colls = state.trees.colls.begin();
-    this.onodes = new AccountedBatch(state.trees.onodes.begin(), measureOnode);
-    this.extents = state.trees.extents.begin();
-    this.xattrs = state.trees.xattrs.begin();
-    this.omap = new AccountedBatch(state.trees.omap.begin(), measureOmap);
-    this.names = state.trees.names.begin();
-    this.refs = state.trees.refs.begin();
-    this.dead = state.trees.dead.begin();
     this.nextNid = state.nextNid;
     this.floor = state.floor;
   }
 
+  get colls(): WriteBatch { return this.colls_ ??= this.state.trees.colls.begin(); }
+  /** Onode and omap batches measure what they change (space-accounting.ts). */
+  get onodes(): AccountedBatch { return this.onodes_ ??= new AccountedBatch(this.state.trees.onodes.begin(), measureOnode); }
+  get extents(): WriteBatch { return this.extents_ ??= this.state.trees.extents.begin(); }
+  get xattrs(): WriteBatch { return this.xattrs_ ??= this.state.trees.xattrs.begin(); }
+  get omap(): AccountedBatch { return this.omap_ ??= new AccountedBatch(this.state.trees.omap.begin(), measureOmap); }
+  get names(): WriteBatch { return this.names_ ??= this.state.trees.names.begin(); }
+  get refs(): WriteBatch { return this.refs_ ??= this.state.trees.refs.begin(); }
+  get dead(): WriteBatch { return this.dead_ ??= this.state.trees.dead.begin(); }
+
+  /** Net change of the onode and omap measures (space-accounting.ts). */
+  get onodesDelta(): number { return this.onodes_?.delta ?? 0; }
+  get omapDelta(): number { return this.omap_?.delta ?? 0; }
+
+  /** The batches begun so far, in tree order. */
   get batches(): WriteBatch[] {
-    return [this.colls, this.onodes, this.extents, this.xattrs, this.omap, this.names, this.refs, this.dead];
+    const out: WriteBatch[] = [];
+    for (const b of [this.colls_, this.onodes_, this.extents_, this.xattrs_, this.omap_, this.names_, this.refs_, this.dead_]) {
+      if (b !== undefined) out.push(b);
+    }
+    return out;
   }
 
   /** Allocates data blocks (several extents if fragmented). */
