@@ -60,6 +60,7 @@ export function usedBytes(page: Uint8Array): number {
 
 /** Leaf: index of the first entry >= target (cellCount when none). */
 export function searchLeaf(page: Uint8Array, codec: Codec): number {
+  if (codec.bytesOrder && !codec.duplicates) return searchBytes(page, codec, 0, 0);
   let lo = 0;
   let hi = cellCount(page);
   while (lo < hi) {
@@ -73,6 +74,7 @@ export function searchLeaf(page: Uint8Array, codec: Codec): number {
 
 /** Branch: index of the child whose range holds the target (cell 0's key is ignored). */
 export function searchBranch(page: Uint8Array, codec: Codec): number {
+  if (codec.bytesOrder && !codec.duplicates) return searchBytes(page, codec, 1, CHILD_ID_SIZE_BYTES) - 1;
   let lo = 1;
   let hi = cellCount(page);
   while (lo < hi) {
@@ -82,6 +84,49 @@ export function searchBranch(page: Uint8Array, codec: Codec): number {
     else hi = mid;
   }
   return lo - 1;
+}
+
+/**
+ * Binary search of a plain tree in `bytes` order (the common case), from slot `first` on:
+ * the first slot whose key is above the target (a branch, `skip` = child id size) or at or
+ * above it (a leaf, `skip` 0). Keys between two bounds share with the target at least the
+ * shorter of the bounds' common prefixes with it, so each comparison starts there: sibling
+ * keys (one collection, one pool, one object) differ only near their ends.
+ */
+function searchBytes(page: Uint8Array, codec: Codec, first: number, skip: number): number {
+  const t = codec.target;
+  const ts = codec.targetKeyStart;
+  const tl = codec.targetKeyLength;
+  const prefix = codec.keyPrefix;
+  const fixed = codec.keyFixed;
+  const branch = skip !== 0;
+  let lo = first;
+  let hi = cellCount(page);
+  let lcpLo = 0;
+  let lcpHi = 0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const slot = PAGE_HEADER_SIZE_BYTES + mid * SLOT_SIZE_BYTES;
+    const at = (page[slot]! | (page[slot + 1]! << 8)) + skip;
+    let kl: number;
+    if (prefix === 0) kl = fixed;
+    else if (prefix === 2) kl = page[at]! | (page[at + 1]! << 8);
+    else if (prefix === 1) kl = page[at]!;
+    else kl = (page[at]! | (page[at + 1]! << 8) | (page[at + 2]! << 16) | (page[at + 3]! << 24)) >>> 0;
+    const ks = at + prefix;
+    const n = tl < kl ? tl : kl;
+    let i = lcpLo < lcpHi ? lcpLo : lcpHi;
+    while (i < n && t[ts + i] === page[ks + i]) i++;
+    const c = i < n ? t[ts + i]! - page[ks + i]! : tl - kl;
+    if (branch ? c >= 0 : c > 0) {
+      lo = mid + 1;
+      lcpLo = i;
+    } else {
+      hi = mid;
+      lcpHi = i;
+    }
+  }
+  return lo;
 }
 
 /** Rewrites the cells packed at the end of the page, zeroing the gap. */
