@@ -104,6 +104,13 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
     ctx.dataBlocksDelta += replayed.csums.length; // allocated at mount (markUsed), not here
     return;
   }
+  const large = largeAllowed && data.byteLength >= LARGE_WRITE_BYTES;
+  if (offset % BLOCK_BYTES === 0 && data.byteLength % BLOCK_BYTES === 0) {
+    // Whole blocks: the blocks are views of `data` itself, no copy. Every caller hands over
+    // bytes nobody modifies afterwards (a Transaction's own copy, or a fresh buffer).
+    placeBlocks(ctx, nid, b0, Buffer.from(data.buffer, data.byteOffset, data.byteLength), large, where);
+    return;
+  }
   // Every byte of `merged` is set below: the edge blocks from their old content, then the data.
   const merged = Buffer.allocUnsafe((b1 - b0) * BLOCK_BYTES);
   const head = offset - b0 * BLOCK_BYTES;
@@ -113,7 +120,7 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
     readLogicalBlockSync(ctx, nid, b1 - 1, where).copy(merged, (b1 - 1 - b0) * BLOCK_BYTES);
   }
   merged.set(data, head);
-  placeBlocks(ctx, nid, b0, merged, largeAllowed && data.byteLength >= LARGE_WRITE_BYTES, where);
+  placeBlocks(ctx, nid, b0, merged, large, where);
 }
 
 /** Puts whole blocks `merged` at logical block `b0`, replacing what was mapped there. */
