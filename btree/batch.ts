@@ -18,13 +18,18 @@
  *
  * Embedded roots: while the tree is one leaf it may live inline (page id 0, never stored); see
  * inline.ts for the hysteresis applied at commit.
+ *
+ * Hot key (plain trees): the path of the last descent stays recorded with a copy of its key, and
+ * a get or put of that same key reuses it instead of descending again (a transaction reads an
+ * onode, then writes it, often twice). Anything that may move cells between pages, or a descent
+ * for another key, forgets it.
  */
 import { assert } from '../common/assert.js';
 import { EbofsError } from '../common/errors.js';
 import { TARGET_KEY_LOW } from './codec.js';
 import { EMPTY_ROOT, type TreeRoot } from './descriptor.js';
 import {
-  CHILD_ID_SIZE_BYTES, DEPTH_MAX, KIND_BRANCH, KIND_LEAF, OFFSET_PAGE_ID, SLOT_SIZE_BYTES, cellCount,
+  CHILD_ID_SIZE_BYTES, DEPTH_MAX, KIND_BRANCH, KIND_LEAF, OFFSET_LEVEL, OFFSET_PAGE_ID, SLOT_SIZE_BYTES, cellCount,
   slotOffset, writeId,
 } from './format.js';
 import type { CommitResult, WriteBatch } from './index.js';
@@ -33,7 +38,7 @@ import {
   CellList, cellSize, childId, freeBytes, ikeyAt, initPage, insertCell, isLeaf, removeCell,
   searchBranch, searchLeaf, setChildId, usedBytes,
 } from './page.js';
-import { PageSource, ReadView } from './read.js';
+import { PageSource, ReadView, levelMismatch } from './read.js';
 import { NO_PAGE, type PageId } from './store.js';
 import { type Tree, type TreeState } from './tree.js';
 
@@ -49,6 +54,10 @@ export class Batch extends ReadView implements WriteBatch {
   private readonly pathIds: number[] = [];
   private readonly pathSlots: number[] = [];
   private readonly ws: Workspace;
+  /** The key the recorded path leads to (plain trees), its length, and whether it was found. */
+  private hotKey: Uint8Array | null = null;
+  private hotLength = -1;
+  private hotFound = false;
 
   constructor(tree: Tree, base: TreeState) {
     const dirty = new Map<number, Uint8Array>();
@@ -62,14 +71,30 @@ export class Batch extends ReadView implements WriteBatch {
     this.ws = tree.workspace;
   }
 
+  override get(key: Uint8Array): Uint8Array | undefined {
+    const codec = this.codec;
+    if (codec.duplicates) return super.get(key);
+    codec.checkKey(key);
+    if (this.depth === 0) return undefined;
+    if (!this.descendKey(key)) return undefined;
+    const leaf = this.pathPages[this.depth - 1]!;
+    return codec.copyValue(leaf, slotOffset(leaf, this.pathSlots[this.depth - 1]!));
+  }
+
   put(key: Uint8Array, value?: Uint8Array): void {
     this.checkOpen();
     const codec = this.codec;
     codec.checkKey(key);
     const stored = codec.checkValue(key, value);
     if (this.depth === 0) this.createRoot();
-    codec.setTarget(key, codec.duplicates ? stored : undefined, TARGET_KEY_LOW);
-    const found = this.descend();
+    let found: boolean;
+    if (codec.duplicates) {
+      this.forgetHot();
+      codec.setTarget(key, stored, TARGET_KEY_LOW);
+      found = this.descend();
+    } else {
+      found = this.descendKey(key);
+    }
     const leafLevel = this.depth - 1;
     const leaf = this.pathPages[leafLevel]!;
     const slot = this.pathSlots[leafLevel]!;
@@ -84,8 +109,9 @@ export class Batch extends ReadView implements WriteBatch {
       const page = this.pathPages[leafLevel]!;
       if (oldSize === size) {
         page.set(cell.subarray(0, size), slotOffset(page, slot));
-        return;
+        return; // the path still leads to the key
       }
+      this.forgetHot();
       removeCell(page, slot, codec);
       if (this.insertAt(leafLevel, slot, cell, size)) this.fixUnderflow(leafLevel);
       return;
@@ -93,11 +119,37 @@ export class Batch extends ReadView implements WriteBatch {
     if (this.count >= Number.MAX_SAFE_INTEGER) throw new EbofsError('E2BIG', 'tree entry count limit');
     this.makePathDirty();
     this.count++;
-    this.insertAt(leafLevel, slot, cell, size);
+    // Without a split the new cell sits at the recorded slot: the path now leads to the key.
+    if (this.insertAt(leafLevel, slot, cell, size)) this.hotFound = true;
+    else this.forgetHot();
+  }
+
+  /** Descends to `key` (plain trees), reusing the recorded path when it leads there. */
+  private descendKey(key: Uint8Array): boolean {
+    const hot = this.hotKey;
+    const n = key.length;
+    if (hot !== null && this.hotLength === n) {
+      let i = 0;
+      while (i < n && hot[i] === key[i]) i++;
+      if (i === n) return this.hotFound;
+    }
+    this.codec.setTarget(key, undefined, TARGET_KEY_LOW);
+    const found = this.descend();
+    let buf = this.hotKey;
+    if (buf === null || buf.length < n) buf = this.hotKey = new Uint8Array(Math.max(64, n * 2));
+    buf.set(key);
+    this.hotLength = n;
+    this.hotFound = found;
+    return found;
+  }
+
+  private forgetHot(): void {
+    this.hotLength = -1;
   }
 
   delete(key: Uint8Array, value?: Uint8Array): boolean {
     this.checkOpen();
+    this.forgetHot();
     const codec = this.codec;
     codec.checkKey(key);
     if (codec.duplicates && value === undefined) {
@@ -116,6 +168,7 @@ export class Batch extends ReadView implements WriteBatch {
 
   deleteRange(start?: Uint8Array, end?: Uint8Array): number {
     this.checkOpen();
+    this.forgetHot();
     const codec = this.codec;
     if (start !== undefined) codec.checkKey(start);
     if (end !== undefined) codec.checkKey(end);
@@ -223,6 +276,7 @@ export class Batch extends ReadView implements WriteBatch {
     let id = this.rootId;
     for (let l = 0; ; l++) {
       const page = this.source.page(id);
+      if (page[OFFSET_LEVEL] !== this.depth - 1 - l) throw levelMismatch(id, this.depth - 1 - l, page[OFFSET_LEVEL]!);
       this.pathPages[l] = page;
       this.pathIds[l] = id;
       if (l === this.depth - 1) {

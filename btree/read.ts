@@ -133,7 +133,7 @@ export class ReadView implements TreeReader {
   }
 }
 
-function levelMismatch(id: number, expected: number, actual: number): CorruptionError {
+export function levelMismatch(id: number, expected: number, actual: number): CorruptionError {
   return new CorruptionError('ECORRUPT', 'page at the wrong tree level', {
     location: `page ${id}`, expected: String(expected), actual: String(actual),
   });
