@@ -167,6 +167,8 @@ export class Checkpointer {
       await writeBlockRuns(s.device, pages);
       for (const [i, e] of blob.extents.entries()) await s.device.write(e.offset, blob.buffers[i]!);
       if (waitFor !== undefined) await waitFor;
+      // The cursor's link is known once the record before it is written (journal/types.ts).
+      sb.replayLink = tail.cursor.link;
       await s.device.flush();
       // 3. the superblock
       await s.device.write(superblockOffset(generation), encodeSuperblock(sb));

@@ -104,6 +104,7 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
       csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
       freeMapBytes: encoded.byteLength, freeMapAllocBytes: blob.length, trees: [], counters: zeroCounters(),
+      replayLink: 0n, // a fresh journal's first record links to 0
     };
     await device.write(SUPERBLOCK_OFFSETS[0], encodeSuperblock({ ...sb, generation: 0 }));
     await device.write(SUPERBLOCK_OFFSETS[1], encodeSuperblock(sb));
@@ -184,7 +185,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
     beforeBatch: () => store?.flushDataWrites() ?? Promise.resolve(),
     acceptEvent: (payload, seq) => largeWritesDurable(device, payload, seq),
     onFull: () => store?.checkpointer.request('journal full'),
-  }, { offset: sb.replayOffset, seq: sb.replaySeq });
+  }, { offset: sb.replayOffset, seq: sb.replaySeq, ...(sb.replayLink === undefined ? {} : { link: sb.replayLink }) });
   store = new EbofsStore(state, journal, sb, policy);
   store.checkpointer.adoptFreeMapExtents(blob.extents);
   const records = events.map((e) => decodeRecord(e.payload, `journal event ${e.seq}`));

@@ -36,6 +36,10 @@
  *      128    4 u32    free-map bytes (the encoded map, without the extent table)
  *      132    4 u32    tree header count T
  *      136    ...      T times: u16 length, then a btree tree header (btree/descriptor.ts)
+ *     4052    4 u32    1 when the replay cursor link below is recorded (0: a store made before it)
+ *     4056    8 u64    replay cursor link: xxh64 of the journal record header just before the
+ *                      cursor (journal/types.ts), so a stale record of an earlier incarnation
+ *                      sitting exactly at the cursor never replays
  *     4064    8 u64    space counters (space-accounting.ts): data blocks
  *     4072    8 u64    stored bytes (sum of object sizes)
  *     4080    8 u64    omap bytes
@@ -87,11 +91,15 @@ export interface Superblock {
   freeMapBytes: number;
   freeMapAllocBytes: number;
   trees: Uint8Array[];
+  /** Link of the replay cursor (undefined: not recorded — replay cannot check the first record). */
+  replayLink: bigint | undefined;
   /** statfs counters as of this checkpoint (undefined: not recorded; mount recounts). */
   counters: SpaceCounters | undefined;
 }
 
-/** Where the space counters start; tree headers must end before it. */
+/** Where the replay cursor link starts (validity word first); tree headers must end before it. */
+const LINK_OFFSET = 4052;
+/** Where the space counters start. */
 const COUNTERS_OFFSET = 4064;
 
 export function encodeSuperblock(sb: Superblock): Buffer {
@@ -120,10 +128,14 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   buf.writeUInt32LE(sb.trees.length, 132);
   let at = 136;
   for (const tree of sb.trees) {
-    if (at + 2 + tree.byteLength > COUNTERS_OFFSET) throw new EbofsError('E2BIG', 'tree headers overflow the superblock');
+    if (at + 2 + tree.byteLength > LINK_OFFSET) throw new EbofsError('E2BIG', 'tree headers overflow the superblock');
     buf.writeUInt16LE(tree.byteLength, at);
     buf.set(tree, at + 2);
     at += 2 + tree.byteLength;
+  }
+  if (sb.replayLink !== undefined) {
+    buf.writeUInt32LE(1, LINK_OFFSET);
+    buf.writeBigUInt64LE(sb.replayLink, LINK_OFFSET + 4);
   }
   if (sb.counters !== undefined) {
     writeU64(buf, COUNTERS_OFFSET, sb.counters.dataBlocks);
@@ -157,7 +169,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
   let at = 136;
   for (let i = 0; i < count; i++) {
     const length = buf.readUInt16LE(at);
-    if (at + 2 + length > COUNTERS_OFFSET) throw new CorruptionError('ECORRUPT', 'tree header overflow', { location: where });
+    if (at + 2 + length > LINK_OFFSET) throw new CorruptionError('ECORRUPT', 'tree header overflow', { location: where });
     trees.push(Buffer.from(buf.subarray(at + 2, at + 2 + length)));
     at += 2 + length;
   }
@@ -169,6 +181,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
     replayOffset: readU64(buf, 88, where), replaySeq: readU64(buf, 96, where), floor: readU64(buf, 104, where),
     nextNid: readU64(buf, 112, where), freeMapOffset: readU64(buf, 120, where), freeMapBytes: buf.readUInt32LE(128), freeMapAllocBytes: buf.readUInt32LE(60),
     trees,
+    replayLink: buf.readUInt32LE(LINK_OFFSET) === 1 ? buf.readBigUInt64LE(LINK_OFFSET + 4) : undefined,
     counters: buf.readUInt32LE(COUNTERS_OFFSET + 24) === 1 ? {
       dataBlocks: readU64(buf, COUNTERS_OFFSET, where), storedBytes: readU64(buf, COUNTERS_OFFSET + 8, where),
       omapBytes: readU64(buf, COUNTERS_OFFSET + 16, where),
