@@ -66,13 +66,15 @@ export class EbofsStore implements ObjectStore {
    * The journal's beforeBatch hook: the large-write data the batch references is written
    * before the records, and the batch's one flush makes both durable. A crash can still keep a
    * record without its data; replay refuses such an event (lifecycle.ts, largeWritesDurable),
-   * which cannot have been acknowledged.
+   * which cannot have been acknowledged. Resolves false when the batch references no data
+   * write: then its records alone need to be durable (the journal's writeDurable).
    */
-  async flushDataWrites(): Promise<void> {
+  async flushDataWrites(): Promise<boolean> {
     const writes = this.dataWrites;
-    if (writes.length === 0) return;
+    if (writes.length === 0) return false;
     this.dataWrites = [];
     await Promise.all(writes);
+    return true;
   }
 
   queueTransaction(t: Transaction, options: QueueOptions = {}): Promise<void> {

@@ -329,9 +329,15 @@ export class Journal {
     return count;
   }
 
-  /** Writes records (and wrap pads) with one device write per contiguous run, then one flush. */
+  /**
+   * Writes records (and wrap pads) with one device write per contiguous run, then one flush;
+   * or, when the owner issued nothing else the flush must cover and the device can, one
+   * durable write per run (a run is two at most: before and after the ring's wrap). A crash
+   * between two durable writes keeps the first run only, a subset any flush could leave too.
+   */
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
-    if (this.options.beforeBatch !== undefined) await this.options.beforeBatch();
+    const flushAll = this.options.beforeBatch === undefined ? false : (await this.options.beforeBatch()) !== false;
+    const durable = !flushAll && this.options.durableWrites !== false && this.device.writeDurable !== undefined;
     this.sealHeaders(batch);
     const runs: { offset: number; parts: Buffer[] }[] = [];
     const place = (lsp: number, bytes: Buffer): void => {
@@ -348,12 +354,13 @@ export class Journal {
     for (const run of runs) {
       const data = run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts);
       assert(run.offset + data.byteLength <= this.ring.end, 'journal write crosses the ring end');
-      await this.device.write(run.offset, data);
+      if (durable) await this.device.writeDurable!(run.offset, data);
+      else await this.device.write(run.offset, data);
       this.counters.bytesWritten += data.byteLength;
     }
-    await this.device.flush();
+    if (!durable) await this.device.flush();
     this.counters.batchCount++;
-    this.counters.flushCount++;
+    this.counters.flushCount += durable ? runs.length : 1;
     this.counters.recordCount += batch.length;
   }
 

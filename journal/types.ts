@@ -10,6 +10,13 @@ export interface LogDevice {
   read(offset: number, target: Uint8Array): Promise<void>;
   write(offset: number, source: Uint8Array): Promise<void>;
   flush(): Promise<void>;
+  /**
+   * Optional: write `source` and make exactly its range durable (an O_DSYNC pwrite), leaving
+   * other pending writes volatile. When present (and `durableWrites` is not false), a batch
+   * that needs nothing else flushed is written with it: one device round trip per commit
+   * instead of a write and a flush.
+   */
+  writeDurable?(offset: number, source: Uint8Array): Promise<void>;
 }
 
 /** The ring region, as absolute device offsets [start, end), block-aligned. */
@@ -62,10 +69,14 @@ export interface JournalOptions {
   /** Called when an append has to wait for the owner to trim (time to checkpoint). */
   onFull?: () => void;
   /**
-   * Awaited before each batch is written. The owner uses it to make data that the batch's
-   * records reference durable first (write-ahead of the data, then of the record).
+   * Awaited before each batch is written. The owner uses it to issue (and await) writes of
+   * data that the batch's records reference. It resolves false when it issued nothing the
+   * batch's flush must cover; then the batch may use the device's writeDurable, which flushes
+   * the journal's own range only. true (or nothing) makes the batch end with a full flush.
    */
-  beforeBatch?: () => Promise<void>;
+  beforeBatch?: () => Promise<boolean | void>;
+  /** Use the device's writeDurable for batches that need no full flush (default true). */
+  durableWrites?: boolean;
   /**
    * Asked during replay for every whole event; false ends the log before it (the event and
    * everything after it are treated as never written). The owner uses it when an event

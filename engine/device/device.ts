@@ -4,7 +4,8 @@
  * A device is an array of `sizeBytes` bytes addressed in whole blocks of `blockSizeBytes`
  * (4096). Reads and writes are positional and block-aligned (offset and length multiples of
  * the block size). A write is volatile until a later `flush()` resolves: only then is it
- * guaranteed to survive a power cut (fdatasync). Writes that overlap and are not separated by
+ * guaranteed to survive a power cut (fdatasync). `writeDurable` is a write plus a flush of its
+ * own range only (O_DSYNC), for the journal's commits. Writes that overlap and are not separated by
  * a flush may reach the medium in any order, torn at 512-byte sector granularity; FaultDevice
  * simulates exactly that, so code above must not rely on anything stronger.
  *
@@ -42,6 +43,14 @@ export interface BlockDevice {
   write(offset: number, source: Uint8Array): Promise<void>;
   /** Makes every write that completed before this call durable. */
   flush(): Promise<void>;
+  /**
+   * Writes `source` at `offset` and makes exactly that range durable before resolving: a write
+   * followed by a flush of that range only (FileDevice: one pwrite on an O_DSYNC descriptor).
+   * Other pending writes stay volatile — a caller that needs them durable too uses write +
+   * flush. A crash while it is in flight may keep any part of it, like any unflushed write;
+   * once it resolves, the range holds `source` (or a later write) after any crash.
+   */
+  writeDurable(offset: number, source: Uint8Array): Promise<void>;
   /** Releases the device (and its lock). Further calls fail with ECLOSED. */
   close(): Promise<void>;
   stats(): DeviceStats;

@@ -3,6 +3,11 @@
  *
  * It wraps a MemDevice (the medium). Writes land in a volatile cache (`pending`, in issue
  * order) and reads see them; `flush()` moves every write issued before it to the medium.
+ * `writeDurable` is a write followed by a flush of its own range only (O_DSYNC): it is pending
+ * like any write until its flush step, which moves its bytes to the medium and drops the parts
+ * of older pending writes it covers (the page cache holds only the newest bytes of a range, so
+ * no older write to those sectors can surface after a crash); every other pending write stays
+ * volatile. It counts as two device operations (write, then flush) for `crashAfterOps`.
  * A power cut (`crash()`, or automatically after `crashAfterOps(n)` device operations):
  * - keeps every flushed byte;
  * - keeps an arbitrary subset of the unflushed writes, chosen by one of four modes:
@@ -44,6 +49,8 @@ export interface FaultOptions {
 interface PendingWrite {
   offset: number;
   data: Buffer;
+  /** Issue order (parts of a write split by writeDurable keep it). */
+  seq: number;
 }
 
 /** What a crash did, for logs and assertions. */
@@ -63,6 +70,7 @@ export class FaultDevice implements BlockDevice {
   private overlay = new Map<number, Buffer>();
   private readonly oneShot = new Map<FaultOp, number>();
   private opCount = 0;
+  private writeSeq = 0;
   private crashAtOp = Infinity;
   private crashed = false;
   private closed = false;
@@ -83,12 +91,7 @@ export class FaultDevice implements BlockDevice {
     this.checkAlive('read');
     checkRange(this, offset, target.byteLength, 'read');
     this.maybeFail('read', offset);
-    this.medium.readSync(offset, target);
-    const bs = this.blockSizeBytes;
-    for (let pos = 0; pos < target.byteLength; pos += bs) {
-      const cached = this.overlay.get((offset + pos) / bs);
-      if (cached !== undefined) target.set(cached, pos);
-    }
+    this.readNewest(offset, target);
     this.counters.readCount++;
     this.counters.readBytes += target.byteLength;
   }
@@ -100,7 +103,7 @@ export class FaultDevice implements BlockDevice {
     this.tickCrashClock('write');
     this.maybeFail('write', offset);
     const data = Buffer.from(source);
-    this.pending.push({ offset, data });
+    this.pending.push({ offset, data, seq: ++this.writeSeq });
     const bs = this.blockSizeBytes;
     for (let pos = 0; pos < data.byteLength; pos += bs) {
       this.overlay.set((offset + pos) / bs, data.subarray(pos, pos + bs));
@@ -112,15 +115,51 @@ export class FaultDevice implements BlockDevice {
   async flush(): Promise<void> {
     await this.delay();
     this.checkAlive('flush');
-    const issued = this.pending.length;
+    const issued = this.writeSeq;
     await Promise.resolve(); // a crash may land while the flush is in flight
     this.checkAlive('flush');
     this.tickCrashClock('flush');
     this.maybeFail('flush', 0);
-    const batch = this.pending.splice(0, issued);
+    const batch = this.pending.filter((w) => w.seq <= issued);
+    this.pending = this.pending.filter((w) => w.seq > issued);
     for (const w of batch) this.medium.writeSync(w.offset, w.data);
     this.rebuildOverlay();
     this.counters.flushCount++;
+  }
+
+  async writeDurable(offset: number, source: Uint8Array): Promise<void> {
+    await this.write(offset, source);
+    await this.delay();
+    this.checkAlive('flush');
+    await Promise.resolve(); // a crash may land while the range's flush is in flight
+    this.checkAlive('flush');
+    this.tickCrashClock('flush');
+    this.maybeFail('flush', offset);
+    this.settleRange(offset, source.byteLength);
+    this.counters.flushCount++;
+  }
+
+  /**
+   * The flush step of writeDurable: the newest pending bytes of [offset, offset + length)
+   * reach the medium; pending writes keep only their parts outside the range.
+   */
+  private settleRange(offset: number, length: number): void {
+    const end = offset + length;
+    const newest = Buffer.alloc(length);
+    this.readNewest(offset, newest);
+    this.medium.writeSync(offset, newest);
+    const kept: PendingWrite[] = [];
+    for (const w of this.pending) {
+      const wEnd = w.offset + w.data.byteLength;
+      if (wEnd <= offset || w.offset >= end) {
+        kept.push(w);
+        continue;
+      }
+      if (w.offset < offset) kept.push({ offset: w.offset, data: w.data.subarray(0, offset - w.offset), seq: w.seq });
+      if (wEnd > end) kept.push({ offset: end, data: w.data.subarray(end - w.offset), seq: w.seq });
+    }
+    this.pending = kept;
+    this.rebuildOverlay();
   }
 
   private async delay(): Promise<void> {
@@ -251,6 +290,16 @@ export class FaultDevice implements BlockDevice {
       this.medium.readSync(blockStart, block);
       block.set(versions[chosen - 1] as Buffer, byteOffset - blockStart);
       this.medium.writeSync(blockStart, block);
+    }
+  }
+
+  /** The medium's bytes with the pending writes over them: what a read sees. */
+  private readNewest(offset: number, target: Uint8Array): void {
+    this.medium.readSync(offset, target);
+    const bs = this.blockSizeBytes;
+    for (let pos = 0; pos < target.byteLength; pos += bs) {
+      const cached = this.overlay.get((offset + pos) / bs);
+      if (cached !== undefined) target.set(cached, pos);
     }
   }
 

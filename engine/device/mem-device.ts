@@ -35,6 +35,12 @@ export class MemDevice implements BlockDevice {
     this.counters.flushCount++;
   }
 
+  /** A write, durable at once like every MemDevice write; counted as a write and a flush. */
+  async writeDurable(offset: number, source: Uint8Array): Promise<void> {
+    this.writeSync(offset, source);
+    this.counters.flushCount++;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
