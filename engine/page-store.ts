@@ -123,16 +123,20 @@ const RUN_BLOCKS_MAX = 1024;
 /**
  * Writes 4 KiB blocks (pages or data) sorted by block number, one device write per run of
  * neighbours. A run whose buffers already lie side by side in one ArrayBuffer (a large write's
- * blocks) is written as a view, without copying. Returns the bytes written.
+ * blocks) is written as a view, without copying. `durable`: each run with writeDurable (its
+ * range is durable when the promise resolves). Returns the bytes written.
  */
-export async function writeBlockRuns(device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>): Promise<number> {
+export async function writeBlockRuns(
+  device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>, durable = false,
+): Promise<number> {
   const ids = [...blocks.keys()].sort((a, b) => a - b);
   let written = 0;
   for (let i = 0; i < ids.length;) {
     let j = i + 1;
     while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < RUN_BLOCKS_MAX) j++;
     const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
-    await device.write(ids[i]! * PAGE_BYTES, run);
+    if (durable) await device.writeDurable(ids[i]! * PAGE_BYTES, run);
+    else await device.write(ids[i]! * PAGE_BYTES, run);
     written += run.byteLength;
     i = j;
   }

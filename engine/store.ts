@@ -3,9 +3,10 @@
  *
  * A transaction vector is applied synchronously (validated and applied through one
  * TxnContext: all or nothing), so it is readable when queueTransactions returns; it is
- * committed when its journal event is durable. Large-write data is written before the journal
- * batch that references it (the journal's beforeBatch hook) and made durable by the batch's
- * flush; replay refuses an event whose data did not survive (lifecycle.ts). Checkpoints
+ * committed when its journal event is durable. Large-write data is written durably (O_DSYNC)
+ * as soon as the vector is applied, and the journal batch that references it waits for it
+ * (the journal's beforeBatch hook); replay refuses an event whose data did not survive
+ * (lifecycle.ts). Checkpoints
  * (checkpoint.ts) write the trees and small-write data copy-on-write, then the alternate
  * superblock, then trim the journal. Mount and replay: lifecycle.ts.
  *
@@ -63,18 +64,18 @@ export class EbofsStore implements ObjectStore {
   }
 
   /**
-   * The journal's beforeBatch hook: the large-write data the batch references is written
-   * before the records, and the batch's one flush makes both durable. A crash can still keep a
-   * record without its data; replay refuses such an event (lifecycle.ts, largeWritesDurable),
-   * which cannot have been acknowledged. Resolves false when the batch references no data
-   * write: then its records alone need to be durable (the journal's writeDurable).
+   * The journal's beforeBatch hook: the large-write data the batch references is durable
+   * before its records are written (each data run is written with writeDurable), so the batch
+   * needs to make only its own records durable: resolves false. Replay still refuses an event
+   * whose data does not verify (lifecycle.ts, largeWritesDurable), which cannot have been
+   * acknowledged.
    */
   async flushDataWrites(): Promise<boolean> {
     const writes = this.dataWrites;
     if (writes.length === 0) return false;
     this.dataWrites = [];
     await Promise.all(writes);
-    return true;
+    return false;
   }
 
   queueTransaction(t: Transaction, options: QueueOptions = {}): Promise<void> {
@@ -141,12 +142,16 @@ export class EbofsStore implements ObjectStore {
       ctx.abort();
       return undefined;
     }
-    const large = this.state.commit(ctx);
-    if (large.size > 0) {
+    // Large-write data goes out before the commit's bookkeeping (it only needs the placement),
+    // each run durable on its own (O_DSYNC), so its write-back overlaps the rest of the work.
+    let large: Map<number, Buffer> | undefined;
+    for (const [pblock, block] of ctx.newBlocks) if (block.large) (large ??= new Map()).set(pblock, block.bytes);
+    if (large !== undefined) {
       const written = this.writeLargeBlocks(large);
       written.catch(() => undefined); // awaited (and reported) by the journal's next batch
       this.dataWrites.push(written);
     }
+    this.state.commit(ctx);
     options.onApplied?.();
     const appended = this.journal.append(record);
     this.checkpointer.noteAppend(appended);
@@ -201,8 +206,14 @@ export class EbofsStore implements ObjectStore {
     return this.state.allocator.release(reservation as Reservation);
   }
 
+  /**
+   * Writes a vector's large-write blocks, each run durable when this resolves (writeDurable),
+   * so the journal batch that references them needs no flush of its own for them. Their bytes
+   * stay readable from inflightData (set by state.commit, right after this is issued) until
+   * they are on the device.
+   */
   private async writeLargeBlocks(blocks: Map<number, Buffer>): Promise<void> {
-    await writeBlockRuns(this.state.device, blocks);
+    await writeBlockRuns(this.state.device, blocks, true);
     for (const [id, bytes] of blocks) if (this.state.inflightData.get(id) === bytes) this.state.inflightData.delete(id);
   }
 

@@ -43,6 +43,7 @@ import {
 } from './limits.js';
 import { type BytesPair, type Op, type OpType, OP_TAGS, describeOp } from './types-ops.js';
 import { type ByteInput, type Ghobject, type ObjectRef, POOL_MIN, normalizeObjectId, toBytes } from './types.js';
+import { LARGE_WRITE_BYTES } from './data.js';
 import { decodeOidKey, encodeOidKey } from './oid-key.js';
 import { assert, assertNever } from '../common/assert.js';
 
@@ -238,9 +239,19 @@ export class Transaction {
     return this.push({ type: 'touch', cid: checkCid(cid), oid: checkOid(oid) });
   }
 
-  /** Writes `data` at `offset`; size becomes max(size, offset + length) when length > 0. */
+  /**
+   * Writes `data` at `offset`; size becomes max(size, offset + length) when length > 0.
+   *
+   * Data of LARGE_WRITE_BYTES (64 KiB) or more is borrowed, not copied (Ceph's bufferlist
+   * rule): the store writes it to the device from the caller's memory, so the caller must not
+   * modify it until the promise of the queueTransaction call carrying it settles. Smaller data
+   * (and strings) is copied here. The store keeps no reference to borrowed bytes once that
+   * promise has settled.
+   */
   write(cid: CollectionId, oid: ObjectRef, offset: number, data: Uint8Array | string): this {
-    const bytes = toBytes(data);
+    const bytes = data instanceof Uint8Array && data.byteLength >= LARGE_WRITE_BYTES
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : toBytes(data);
     const [o] = checkExtent(offset, bytes.length, 'write');
     return this.push({ type: 'write', cid: checkCid(cid), oid: checkOid(oid), offset: o, data: bytes });
   }

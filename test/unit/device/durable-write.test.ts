@@ -7,7 +7,10 @@
  * - MemDevice and FileDevice (O_DSYNC descriptor, and `dsync: false`): bytes read back, stats.
  * - Journal: a batch with nothing else to flush is written durably and leaves the owner's other
  *   writes volatile; when beforeBatch says it wrote data, the batch flushes everything.
- * - Engine: a committed large write and a committed small write survive a drop-all power cut.
+ * - Engine: a committed large write and a committed small write survive a drop-all power cut;
+ *   large-write data is durable (writeDurable) before the journal record that maps it is
+ *   written, and nothing is left pending once the write is acknowledged; large write data is
+ *   borrowed from the caller until the promise settles, small data is copied.
  * Method: direct checks on MemDevice/FaultDevice/FileDevice; crash trials over seeds and modes.
  */
 import test from 'ava';
@@ -18,6 +21,7 @@ import { type CrashMode, FaultDevice, FileDevice, MemDevice } from '../../../eng
 import { Journal } from '../../../journal/index.js';
 import { mkfs, open } from '../../../engine/lifecycle.js';
 import { Transaction } from '../../../engine/transaction.js';
+import { LARGE_WRITE_BYTES } from '../../../engine/data.js';
 import { Random } from '../../../common/random.js';
 import { EbofsError } from '../../../common/errors.js';
 
@@ -169,7 +173,7 @@ test('journal: when beforeBatch wrote data (true), or durable writes are off, th
   }
 });
 
-test('engine: committed small and large writes survive a drop-all power cut (the large one needs the full flush)', async (t) => {
+test('engine: committed small and large writes survive a drop-all power cut', async (t) => {
   const C = '1.0_head';
   const medium = new MemDevice(64 * 1024 * 1024);
   await mkfs(medium, { journalBytes: 2 * 1024 * 1024 });
@@ -187,4 +191,56 @@ test('engine: committed small and large writes survive a drop-all power cut (the
   t.true((await again.read(C, { pool: 1, name: 's2' })).equals(small));
   t.deepEqual(await again.fsck({ deep: true }), []);
   await again.close();
+});
+
+/** A FaultDevice that logs each durable write's range as it starts and ends. */
+class LoggingDevice extends FaultDevice {
+  readonly log: string[] = [];
+  override async writeDurable(offset: number, source: Uint8Array): Promise<void> {
+    this.log.push(`start ${offset} ${source.byteLength}`);
+    await super.writeDurable(offset, source);
+    this.log.push(`end ${offset} ${source.byteLength}`);
+  }
+}
+
+test('engine: large-write data is durable before its journal record is written; nothing stays pending', async (t) => {
+  const C = '1.0_head';
+  const medium = new MemDevice(64 * 1024 * 1024);
+  await mkfs(medium, { journalBytes: 2 * 1024 * 1024 });
+  const dev = new LoggingDevice(medium.reopen(), { seed: 11, latency: 3 });
+  const store = await open(dev, { checkpoint: { intervalMs: 0 } });
+  await store.queueTransaction(new Transaction().createCollection(C, 0));
+  dev.log.length = 0;
+  const large = new Random(11).bytes(LARGE_WRITE_BYTES * 4);
+  await store.queueTransaction(new Transaction().write(C, { pool: 1, name: 'l' }, 0, large));
+  t.is(dev.pendingWriteCount, 0, 'data and record are durable, no full flush needed');
+  const dataStart = dev.log.findIndex((line) => line.endsWith(` ${large.byteLength}`));
+  t.true(dataStart >= 0, `the data went out as one durable write: ${dev.log.join(', ')}`);
+  const dataEnd = dev.log.indexOf(`end ${dev.log[dataStart]!.split(' ')[1]} ${large.byteLength}`);
+  const recordStart = dev.log.findIndex((line, i) => i !== dataStart && line.startsWith('start'));
+  t.true(dataEnd >= 0 && recordStart > dataEnd, `data durable before the record starts: ${dev.log.join(', ')}`);
+  await store.close();
+});
+
+test('engine: large write data is borrowed until the promise settles, small data is copied at once', async (t) => {
+  const C = '1.0_head';
+  const medium = new MemDevice(64 * 1024 * 1024);
+  await mkfs(medium, { journalBytes: 2 * 1024 * 1024 });
+  const store = await open(medium.reopen(), { checkpoint: { intervalMs: 0 } });
+  await store.queueTransaction(new Transaction().createCollection(C, 0));
+  const large = Buffer.alloc(LARGE_WRITE_BYTES, 0x61);
+  const small = Buffer.alloc(LARGE_WRITE_BYTES - 1, 0x62);
+  const t1 = new Transaction().write(C, { pool: 1, name: 'l' }, 0, large).write(C, { pool: 1, name: 's' }, 0, small);
+  const ops = t1.ops as readonly { data?: Uint8Array }[];
+  t.is(ops[0]!.data!.buffer, large.buffer, 'large data is a view of the caller buffer');
+  t.not(ops[1]!.data!.buffer, small.buffer, 'small data is a copy');
+  small.fill(0x63); // allowed at any time: the transaction holds a copy
+  await store.queueTransaction(t1);
+  large.fill(0x64); // allowed once the promise settled: the store holds no reference any more
+  t.true((await store.read(C, { pool: 1, name: 'l' })).equals(Buffer.alloc(LARGE_WRITE_BYTES, 0x61)));
+  t.true((await store.read(C, { pool: 1, name: 's' })).equals(Buffer.alloc(LARGE_WRITE_BYTES - 1, 0x62)));
+  await store.checkpoint();
+  t.true((await store.read(C, { pool: 1, name: 'l' })).equals(Buffer.alloc(LARGE_WRITE_BYTES, 0x61)));
+  t.deepEqual(await store.fsck({ deep: true }), []);
+  await store.close();
 });
