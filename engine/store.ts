@@ -70,12 +70,11 @@ export class EbofsStore implements ObjectStore {
    * whose data does not verify (lifecycle.ts, largeWritesDurable), which cannot have been
    * acknowledged.
    */
-  async flushDataWrites(): Promise<boolean> {
+  flushDataWrites(): Promise<boolean> | false {
     const writes = this.dataWrites;
     if (writes.length === 0) return false;
     this.dataWrites = [];
-    await Promise.all(writes);
-    return false;
+    return Promise.all(writes).then(() => false);
   }
 
   queueTransaction(t: Transaction, options: QueueOptions = {}): Promise<void> {
@@ -151,9 +150,13 @@ export class EbofsStore implements ObjectStore {
       written.catch(() => undefined); // awaited (and reported) by the journal's next batch
       this.dataWrites.push(written);
     }
+    // Append before publishing: an idle journal issues the record's write within append(), so
+    // the commit bookkeeping below overlaps the device write. Nothing can observe the gap: no
+    // await separates the two, and the journal never calls back into the owner synchronously
+    // (its onFull is deferred; beforeBatch only looks at dataWrites).
+    const appended = this.journal.append(record);
     this.state.commit(ctx);
     options.onApplied?.();
-    const appended = this.journal.append(record);
     this.checkpointer.noteAppend(appended);
     this.checkpointer.maybeTrigger();
     return appended.then(() => undefined);

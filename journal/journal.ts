@@ -44,6 +44,8 @@ interface QueuedRecord {
   header: RecordHeader;
   /** Set on the LAST record of an event: settles the append. */
   event?: LiveEvent;
+  /** The record's buffer came from payloadBuffer: it returns to the spare pool once written. */
+  pooled?: boolean;
 }
 
 interface LiveEvent {
@@ -78,6 +80,8 @@ export class Journal {
   private readonly counters = { appendCount: 0, recordCount: 0, batchCount: 0, flushCount: 0, bytesWritten: 0 };
   /** Record buffers lent by payloadBuffer (by their memory), with the payload length lent. */
   private readonly lent = new WeakMap<ArrayBufferLike, number>();
+  /** Written record buffers kept for reuse by payloadBuffer, by size in bytes. */
+  private readonly spare = new Map<number, Buffer[]>();
 
   private constructor(
     private readonly device: LogDevice,
@@ -134,8 +138,9 @@ export class Journal {
    */
   payloadBuffer(bytes: number): Buffer {
     if (RECORD_HEADER_BYTES + bytes > this.recordBytesMax) return Buffer.allocUnsafe(bytes);
-    const whole = Buffer.allocUnsafeSlow(recordBlocksFor(bytes, this.bs) * this.bs);
-    whole.fill(0, RECORD_HEADER_BYTES + bytes);
+    const wholeBytes = recordBlocksFor(bytes, this.bs) * this.bs;
+    const whole = this.spare.get(wholeBytes)?.pop() ?? Buffer.allocUnsafeSlow(wholeBytes);
+    whole.fill(0, RECORD_HEADER_BYTES + bytes); // the header room is written whole when sealed
     this.lent.set(whole.buffer, bytes);
     return whole.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes);
   }
@@ -242,11 +247,13 @@ export class Journal {
   private encodeRecord(part: Uint8Array, flags: number, event: LiveEvent | undefined): QueuedRecord {
     const blocks = recordBlocksFor(part.byteLength, this.bs);
     let bytes: Buffer;
+    let pooled = false;
     if (part.byteOffset === RECORD_HEADER_BYTES && this.lent.get(part.buffer) === part.byteLength &&
       part.buffer.byteLength === blocks * this.bs) {
       // A payloadBuffer: the record is built around it already (tail zeroed, header room).
       this.lent.delete(part.buffer);
       bytes = Buffer.from(part.buffer, 0, blocks * this.bs);
+      pooled = true;
     } else {
       bytes = Buffer.alloc(blocks * this.bs);
       bytes.set(part, RECORD_HEADER_BYTES);
@@ -260,7 +267,9 @@ export class Journal {
     this.nextSeq++;
     const lsp = this.tailLsp + padBytes;
     this.tailLsp = lsp + bytes.byteLength;
-    return event === undefined ? { lsp, padBytes, bytes, header } : { lsp, padBytes, bytes, header, event };
+    const record: QueuedRecord = { lsp, padBytes, bytes, header, pooled };
+    if (event !== undefined) record.event = event;
+    return record;
   }
 
   /** Seals the headers of a batch: its number, and the link of each record to the one before. */
@@ -287,6 +296,10 @@ export class Journal {
       const count = this.batchLength();
       if (count === 0) {
         if (this.closing) return this.rejectQueued(new EbofsError('ECLOSED', 'journal closed while the append waited for trim'));
+        // Never inside append's synchronous part: the owner may still be publishing the state
+        // the appended event describes, and onFull starts its checkpoint.
+        await Promise.resolve();
+        if (this.closing || this.batchLength() > 0) continue;
         this.options.onFull?.();
         if (this.batchLength() > 0) continue; // onFull trimmed synchronously
         await new Promise<void>((resolve) => { this.spaceWaiter = resolve; });
@@ -310,8 +323,10 @@ export class Journal {
         settled++;
       }
       // Let the callers just settled run (they often append again at once), so their next
-      // appends share one batch instead of the first of them flushing alone.
-      if (settled > 0 && this.queue.length < settled) await new Promise<void>((resolve) => setImmediate(resolve));
+      // appends share one batch instead of the first of them flushing alone. A lone caller
+      // (one event settled) is not waited for: the loop ends when nothing is queued, and its
+      // next append finds the writer idle and issues its write at once.
+      if (settled > 1 && this.queue.length < settled) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -336,7 +351,10 @@ export class Journal {
    * between two durable writes keeps the first run only, a subset any flush could leave too.
    */
   private async writeBatch(batch: QueuedRecord[]): Promise<void> {
-    const flushAll = this.options.beforeBatch === undefined ? false : (await this.options.beforeBatch()) !== false;
+    // A hook that has nothing to wait for answers false at once: then the batch's device write
+    // is issued within append() itself when the writer was idle (no await before it).
+    const before = this.options.beforeBatch?.();
+    const flushAll = before === undefined || before === false ? false : (await before) !== false;
     const durable = !flushAll && this.options.durableWrites !== false && this.device.writeDurable !== undefined;
     this.sealHeaders(batch);
     const runs: { offset: number; parts: Buffer[] }[] = [];
@@ -359,9 +377,19 @@ export class Journal {
       this.counters.bytesWritten += data.byteLength;
     }
     if (!durable) await this.device.flush();
+    for (const record of batch) if (record.pooled === true) this.keepSpare(record.bytes);
     this.counters.batchCount++;
     this.counters.flushCount += durable ? runs.length : 1;
     this.counters.recordCount += batch.length;
+  }
+
+  /** Keeps a written record buffer for payloadBuffer (a few per size, small records only). */
+  private keepSpare(bytes: Buffer): void {
+    if (bytes.byteLength > SPARE_RECORD_BYTES_MAX) return;
+    const list = this.spare.get(bytes.byteLength) ?? [];
+    if (list.length >= SPARE_RECORDS_PER_SIZE_MAX) return;
+    list.push(bytes);
+    this.spare.set(bytes.byteLength, list);
   }
 
   private wakeForSpace(): void {
@@ -379,6 +407,10 @@ export class Journal {
     return new EbofsError('EIO', 'journal failed after a device error; reopen to recover', { cause: this.failure });
   }
 }
+
+/** Largest record buffer kept for reuse, and how many of one size (a batch's worth). */
+const SPARE_RECORD_BYTES_MAX = 64 * 1024;
+const SPARE_RECORDS_PER_SIZE_MAX = 32;
 
 function floorTo(value: number, unit: number): number {
   return Math.floor(value / unit) * unit;

@@ -69,12 +69,13 @@ export interface JournalOptions {
   /** Called when an append has to wait for the owner to trim (time to checkpoint). */
   onFull?: () => void;
   /**
-   * Awaited before each batch is written. The owner uses it to issue (and await) writes of
-   * data that the batch's records reference. It resolves false when it issued nothing the
-   * batch's flush must cover; then the batch may use the device's writeDurable, which flushes
-   * the journal's own range only. true (or nothing) makes the batch end with a full flush.
+   * Called before each batch is written. The owner uses it to wait for writes of data that the
+   * batch's records reference. It returns (or resolves to) false when the batch's flush need
+   * cover nothing else; then the batch may use the device's writeDurable, which flushes the
+   * journal's own range only. true (or nothing) makes the batch end with a full flush. A plain
+   * false (no promise) lets an idle writer issue the batch within append() itself.
    */
-  beforeBatch?: () => Promise<boolean | void>;
+  beforeBatch?: () => Promise<boolean | void> | false;
   /** Use the device's writeDurable for batches that need no full flush (default true). */
   durableWrites?: boolean;
   /**
