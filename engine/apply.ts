@@ -47,12 +47,17 @@ function find(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
 }
 
 function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord): Found {
-  const bits = collBits(ctx, cid);
+  return insertAt(ctx, cid, oid, onode, collBits(ctx, cid), encodeOnodeKey(cid, oid), `${cid}/${formatGhobject(oid)}`);
+}
+
+/** insert() with the collection's bits, the onode key and the object's label already at hand. */
+function insertAt(
+  ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord, bits: number, full: Uint8Array, label: string,
+): Found {
   if (!collectionAdmits(parseCollectionId(cid), bits, oid)) {
     fail('EINVAL', `${formatGhobject(oid)} does not belong to ${cid} (bits ${bits})`);
   }
-  const full = encodeOnodeKey(cid, oid);
-  fitKey(ctx, onode, storedOnodeKey(full).byteLength, `${cid}/${formatGhobject(oid)}`);
+  fitKey(ctx, onode, storedOnodeKey(full).byteLength, label);
   const key = putOnode(ctx.onodes, ctx.names, full, onode, ctx.state.pager.limits.cellSizeMax);
   return { key, onode };
 }
@@ -62,10 +67,16 @@ function emptyOnode(ctx: TxnContext): OnodeRecord {
   return { nid, size: 0, xattrCount: 0, xattrBytes: 0, hintObjectSize: 0, hintWriteSize: 0, hintFlags: 0, flags: 0 };
 }
 
-function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
-  collBits(ctx, cid);
-  if (lookupOnode(ctx, cid, oid) !== undefined) return find(ctx, cid, oid);
-  return insert(ctx, cid, oid, emptyOnode(ctx));
+/**
+ * The object, created empty when missing. One collection lookup, one key encoding and one
+ * onode lookup; `label` (`cid/oid`, from where()) is built once per op by the caller.
+ */
+function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject, label = `${cid}/${formatGhobject(oid)}`): Found {
+  const bits = collBits(ctx, cid);
+  const full = encodeOnodeKey(cid, oid);
+  const onode = getOnode(ctx.onodes, ctx.names, full, `onode ${label}`);
+  if (onode !== undefined) return { key: storedOnodeKey(full), onode };
+  return insertAt(ctx, cid, oid, emptyOnode(ctx), bits, full, label);
 }
 
 function save(ctx: TxnContext, found: Found): void {
@@ -110,14 +121,16 @@ function setAttrs(ctx: TxnContext, found: Found, attrs: readonly (readonly [Uint
 }
 
 function writeOp(ctx: TxnContext, op: OpOf<'write'>): void {
-  const found = findOrCreate(ctx, op.cid, op.oid);
-  writeObject(ctx, found, op.offset, op.data, where(op));
+  const label = where(op);
+  const found = findOrCreate(ctx, op.cid, op.oid, label);
+  writeObject(ctx, found, op.offset, op.data, label);
   save(ctx, found);
 }
 
 function zeroOp(ctx: TxnContext, op: OpOf<'zero'>): void {
-  const found = findOrCreate(ctx, op.cid, op.oid);
-  zeroObject(ctx, found, op.offset, op.length, where(op));
+  const label = where(op);
+  const found = findOrCreate(ctx, op.cid, op.oid, label);
+  zeroObject(ctx, found, op.offset, op.length, label);
   save(ctx, found);
 }
 

@@ -139,6 +139,31 @@ function opBytes(op: Op): number {
   }
 }
 
+/** Slab that small write data is copied into (one ArrayBuffer per many writes, not one each). */
+const SLAB_BYTES = 256 * 1024;
+/** Largest copy carved from a slab; bigger (but still small) data gets its own buffer. */
+const SLAB_COPY_BYTES_MAX = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * A private copy of small write data, carved from a shared slab: allocating a fresh
+ * ArrayBuffer per 4 KiB write costs more than the copy. A slab stays alive while any copy
+ * in it does (until the checkpoint writes the last of its blocks); copies start 8-aligned.
+ */
+function copyToSlab(data: Uint8Array): Uint8Array {
+  const n = data.byteLength;
+  if (n > SLAB_COPY_BYTES_MAX) return new Uint8Array(data);
+  if (slabUsed + n > slab.byteLength) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const copy = slab.subarray(slabUsed, slabUsed + n);
+  copy.set(data);
+  slabUsed += (n + 7) & ~7;
+  return copy;
+}
+
 /**
  * An ordered list of ops applied atomically. Build it, then hand it to
  * `ObjectStore.queueTransaction(s)`. Ops see the effects of earlier ops in the same
@@ -249,8 +274,8 @@ export class Transaction {
    * promise has settled.
    */
   write(cid: CollectionId, oid: ObjectRef, offset: number, data: Uint8Array | string): this {
-    const bytes = data instanceof Uint8Array && data.byteLength >= LARGE_WRITE_BYTES
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    const bytes = data instanceof Uint8Array
+      ? (data.byteLength >= LARGE_WRITE_BYTES ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : copyToSlab(data))
       : toBytes(data);
     const [o] = checkExtent(offset, bytes.length, 'write');
     return this.push({ type: 'write', cid: checkCid(cid), oid: checkOid(oid), offset: o, data: bytes });
