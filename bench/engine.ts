@@ -153,13 +153,15 @@ const bench: Bench = {
   describe: 'EbofsStore on a store file: 4 KiB / 4 MiB object writes, random reads, pg-log ops vs raw file I/O',
   async run(ctx) {
     const durationMs = ctx.quick ? 300 : 2000;
-    const rounds = ctx.quick ? 1 : 5;
+    const rounds = ctx.rounds ?? (ctx.quick ? 1 : 5);
+    const wanted = (workload: string): boolean => ctx.only === undefined || workload.includes(ctx.only);
     const rows: BenchRow[] = [];
     const s = await mountSubject(join(ctx.scratchDir, 'store.img'), 16);
     const raw = await openRawFile(join(ctx.scratchDir, 'raw.img'));
     const seqPath = join(ctx.scratchDir, 'seq.img');
     try {
       for (const clients of [1, 16]) {
+        if (!wanted(`write 4KiB x${clients}`)) continue;
         rows.push(...await compare(`write 4KiB x${clients}`, [
           { system: 'ebofs', round: () => write4k(s, clients, durationMs) },
           { system: 'write+fdatasync', round: () => rawWriteSyncRound(raw, clients, durationMs) },
@@ -167,6 +169,7 @@ const bench: Bench = {
         ctx.log(`write 4KiB x${clients}: done`);
       }
       for (const clients of [1, 4]) {
+        if (!wanted(`write 4MiB x${clients}`)) continue;
         rows.push(...await compare(`write 4MiB x${clients}`, [
           { system: 'ebofs', round: () => write4m(s, clients, durationMs) },
           { system: 'sequential', round: () => rawSequentialRound(seqPath, durationMs) },
@@ -175,6 +178,7 @@ const bench: Bench = {
         ctx.log(`write 4MiB x${clients}: done`);
       }
       for (const clients of [1, 16]) {
+        if (!wanted(`read 4KiB x${clients}`) || s.smallObjects.length === 0) continue; // reads what 4 KiB writes made
         rows.push(...await compare(`read 4KiB x${clients}`, [
           { system: 'ebofs', round: () => read4k(s, clients, durationMs, 7 + clients) },
           { system: 'pread', round: () => rawReadRound(raw, clients, durationMs, 7 + clients) },
@@ -182,6 +186,7 @@ const bench: Bench = {
         ctx.log(`read 4KiB x${clients}: done`);
       }
       for (const clients of [1, 16]) {
+        if (!wanted(`pg-log x${clients}`)) continue;
         rows.push(...await compare(`pg-log x${clients}`, [
           { system: 'ebofs', round: () => pgLog(s, clients, durationMs) },
           { system: 'write+fdatasync', round: () => rawWriteSyncRound(raw, clients, durationMs) },

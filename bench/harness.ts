@@ -28,6 +28,10 @@ export interface BenchContext {
   scratchDir: string;
   /** Quick mode (--quick): fewer rounds and smaller sizes, for smoke tests. */
   quick: boolean;
+  /** --only <text>: run only the workloads whose name contains it (benches that support it). */
+  only?: string;
+  /** --rounds <n>: rounds per workload instead of the bench's default (benches that support it). */
+  rounds?: number;
   log: (line: string) => void;
 }
 

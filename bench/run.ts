@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- <name> [--quick]`: runs bench/<name>.ts, prints a table and writes
- * bench/results/<name>.json = { name, date, node, rows }.
+ * `npm run bench -- <name> [--quick] [--only <text>] [--rounds <n>]`: runs bench/<name>.ts,
+ * prints a table and writes bench/results/<name>.json = { name, date, node, rows }. `--only`
+ * and `--rounds` are honoured by benches that read them (engine).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,16 +15,25 @@ const names = readdirSync(here)
 
 const [name, ...flags] = process.argv.slice(2);
 if (name === undefined || !names.includes(name)) {
-  console.error(`usage: npm run bench -- <name> [--quick]\nbenchmarks: ${names.sort().join(', ')}`);
+  console.error(`usage: npm run bench -- <name> [--quick] [--only <workload text>] [--rounds <n>]\nbenchmarks: ${names.sort().join(', ')}`);
   process.exit(2);
 }
 const quick = flags.includes('--quick');
+const flagValue = (name: string): string | undefined => {
+  const i = flags.indexOf(name);
+  return i >= 0 ? flags[i + 1] : undefined;
+};
+const only = flagValue('--only');
+const roundsFlag = flagValue('--rounds');
 const bench = ((await import(`./${name}.ts`)) as { default: Bench }).default;
 const scratchDir = mkdtempSync(join(process.env['EBOFS_BENCH_DIR'] ?? here, '.scratch-'));
 console.log(`bench ${name}: ${bench.describe}${quick ? ' (quick)' : ''}`);
 let rows: BenchRow[];
 try {
-  rows = await bench.run({ scratchDir, quick, log: (line) => console.log(`  ${line}`) });
+  rows = await bench.run({
+    scratchDir, quick, log: (line) => console.log(`  ${line}`),
+    ...(only === undefined ? {} : { only }), ...(roundsFlag === undefined ? {} : { rounds: Number(roundsFlag) }),
+  });
 } finally {
   rmSync(scratchDir, { recursive: true, force: true });
 }
