@@ -34,26 +34,42 @@ export function worldSetup(): Transaction {
   return new Transaction().createCollection('1.0_head', 1).createCollection('1.1_head', 1).createCollection('meta', 0);
 }
 
-function randomOid(r: Random, o: Required<RandomTxnOptions>): Ghobject {
+/**
+ * Hashes a collection admits whatever its bits become through the world's splits and merges
+ * (1.1_head splits by bits 2 into 1.3_head; hash 3 then moves): most ops pick one of these,
+ * some pick any hash so EINVAL ("does not belong") stays covered.
+ */
+const HASHES: Readonly<Record<string, readonly number[]>> = {
+  '1.0_head': [0, 2, 4], '1.1_head': [1, 3, 5], '1.3_head': [3, 7], meta: [0, 1, 2, 3, 5],
+};
+
+function randomOid(r: Random, o: Required<RandomTxnOptions>, c: string): Ghobject {
   return normalizeObjectId({
-    pool: r.chance(0.1) ? -3 : 1, name: `obj${r.int(o.names)}`, hash: r.pick([0, 1, 2, 3, 5]),
+    pool: r.chance(0.1) ? -3 : 1, name: `obj${r.int(o.names)}`,
+    hash: r.chance(0.9) ? r.pick(HASHES[c] ?? [0]) : r.pick([0, 1, 2, 3, 5]),
     snap: r.chance(0.2) ? r.int(3) : undefined, namespace: r.chance(0.1) ? 'ns' : '',
   });
 }
 
-/** Appends one random op to `tx` (builder errors, e.g. a clone onto itself, add nothing). */
-function randomOp(r: Random, tx: Transaction, o: Required<RandomTxnOptions>): void {
-  const c = r.pick(WORLD_COLLECTIONS);
-  const a = randomOid(r, o);
-  const b = randomOid(r, o);
+/** Ops that fail ENOENT on a missing object; the generator often touches it first. */
+function needsObject(w: number): boolean {
+  return (w >= 50 && w < 57) || (w >= 60 && w < 73) || (w >= 77 && w < 83);
+}
+
+/** Appends one random op on collection `c` to `tx` (builder errors, e.g. a clone onto itself, add nothing). */
+function randomOp(r: Random, tx: Transaction, o: Required<RandomTxnOptions>, c: string): void {
+  const a = randomOid(r, o, c);
+  const b = randomOid(r, o, c);
   const off = r.chance(0.3) ? r.int(8192) : r.int(o.offsetMax);
   const len = r.chance(0.1) ? 0 : r.int(o.writeBytesMax);
   const w = r.int(100);
   if (r.chance(o.cloneChance)) {
+    if (r.chance(0.6)) tx.touch(c, a);
     if (r.chance(0.5)) tx.clone(c, a, normalizeObjectId({ ...a, snap: r.int(5) }));
     else tx.cloneRange(c, a, b, r.int(32) * 4096, r.int(64) * 4096 + r.int(2) * r.int(4096), r.int(64) * 4096);
     return;
   }
+  if (needsObject(w) && r.chance(0.6)) tx.touch(c, a);
   if (w < 25) tx.write(c, a, off, r.bytes(r.chance(o.bigWriteChance) ? r.range(1 << 20, 4 << 20) : len));
   else if (w < 32) tx.zero(c, a, off, len);
   else if (w < 40) tx.truncate(c, a, off);
@@ -87,9 +103,12 @@ export function randomTransaction(r: Random, options: RandomTxnOptions = {}, ops
   };
   const tx = new Transaction();
   if (r.chance(0.05)) tx.setEpoch(r.int(4));
+  // Like an OSD's, most of a transaction's ops are on one collection (1.3_head exists only
+  // between a split or create and a merge or remove).
+  const home = r.pick(r.chance(0.9) ? ['1.0_head', '1.1_head', 'meta'] : WORLD_COLLECTIONS);
   for (let n = r.range(1, opsMax); n > 0; n--) {
     try {
-      randomOp(r, tx, o);
+      randomOp(r, tx, o, r.chance(0.85) ? home : r.pick(WORLD_COLLECTIONS));
     } catch (err) {
       if (!(err instanceof EbofsError)) throw err;
     }
