@@ -6,9 +6,7 @@
  *     counters; encode the allocator into a freshly allocated blob (the previous blob is freed
  *     in g); from here frees wait for g + 1 (the snapshot references what they free);
  *  2. write small-write blocks, pages and the allocator blob (all to blocks no durable
- *     checkpoint references) as durable slices of CHECKPOINT_SLICE_BLOCKS, one at a time (so
- *     journal commits interleave instead of waiting for one big write-back), wait for the
- *     journal events in the snapshot to be durable, flush;
+ *     checkpoint references), wait for the journal events in the snapshot to be durable, flush;
  *  3. write superblock copy g % 2, flush: the checkpoint is durable;
  *  4. release frees deferred to g (once no data read is in flight), trim the journal.
  * Before 1, a bounded reclaim step (reclaim.ts) frees garbage of removed and truncated objects.
@@ -46,20 +44,6 @@ export const CHECKPOINT_POLICY_DEFAULT: CheckpointPolicy = {
   journalFillRatio: 0.5, dirtyBytesMax: 64 * 1024 * 1024, intervalMs: 5000, reclaimStepRecords: RECLAIM_STEP_RECORDS,
   lazyRecordsMin: LAZY_RECORDS_MIN,
 };
-
-/**
- * Largest durable write of a checkpoint (256 KiB): a journal commit waiting behind one waits
- * for about a millisecond of write-back, and the slices still stream at device bandwidth.
- */
-export const CHECKPOINT_SLICE_BLOCKS = 64;
-
-/** Writes `bytes` at `offset` as durable slices of at most CHECKPOINT_SLICE_BLOCKS blocks. */
-async function writeSlices(device: EngineState['device'], offset: number, bytes: Uint8Array): Promise<void> {
-  const slice = CHECKPOINT_SLICE_BLOCKS * BLOCK_BYTES;
-  for (let at = 0; at < bytes.byteLength; at += slice) {
-    await device.writeDurable(offset + at, bytes.subarray(at, Math.min(bytes.byteLength, at + slice)));
-  }
-}
 
 export class Checkpointer {
   private running: Promise<void> | undefined;
@@ -178,16 +162,14 @@ export class Checkpointer {
       trees, counters: { ...s.counters },
     };
     try {
-      // 2. everything the superblock will reference, in durable slices one at a time: a
-      // journal commit (itself one durable write) then waits behind one slice at most, never
-      // behind the write-back of the whole checkpoint that one fdatasync would start.
-      await writeBlockRuns(s.device, data, true, CHECKPOINT_SLICE_BLOCKS);
-      await writeBlockRuns(s.device, pages, true, CHECKPOINT_SLICE_BLOCKS);
-      for (const [i, e] of blob.extents.entries()) await writeSlices(s.device, e.offset, blob.buffers[i]!);
+      // 2. everything the superblock will reference
+      await writeBlockRuns(s.device, data);
+      await writeBlockRuns(s.device, pages);
+      for (const [i, e] of blob.extents.entries()) await s.device.write(e.offset, blob.buffers[i]!);
       if (waitFor !== undefined) await waitFor;
       // The cursor's link is known once the record before it is written (journal/types.ts).
       sb.replayLink = tail.cursor.link;
-      await s.device.flush(); // little left to write back: kept so step 3 never depends on how step 2 wrote
+      await s.device.flush();
       // 3. the superblock
       await s.device.write(superblockOffset(generation), encodeSuperblock(sb));
       await s.device.flush();

@@ -124,18 +124,16 @@ const RUN_BLOCKS_MAX = 1024;
  * Writes 4 KiB blocks (pages or data) sorted by block number, one device write per run of
  * neighbours. A run whose buffers already lie side by side in one ArrayBuffer (a large write's
  * blocks) is written as a view, without copying. `durable`: each run with writeDurable (its
- * range is durable when the promise resolves); runs are issued one at a time, at most
- * `runBlocksMax` blocks each. Returns the bytes written.
+ * range is durable when the promise resolves). Returns the bytes written.
  */
 export async function writeBlockRuns(
-  device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>, durable = false, runBlocksMax = RUN_BLOCKS_MAX,
+  device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>, durable = false,
 ): Promise<number> {
-  assert(Number.isSafeInteger(runBlocksMax) && runBlocksMax >= 1, 'run size must be at least one block');
   const ids = [...blocks.keys()].sort((a, b) => a - b);
   let written = 0;
   for (let i = 0; i < ids.length;) {
     let j = i + 1;
-    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < runBlocksMax) j++;
+    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < RUN_BLOCKS_MAX) j++;
     const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
     if (durable) await device.writeDurable(ids[i]! * PAGE_BYTES, run);
     else await device.write(ids[i]! * PAGE_BYTES, run);

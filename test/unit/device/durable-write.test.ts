@@ -8,7 +8,6 @@
  * - Journal: a batch with nothing else to flush is written durably and leaves the owner's other
  *   writes volatile; when beforeBatch says it wrote data, the batch flushes everything.
  * - Engine: a committed large write and a committed small write survive a drop-all power cut;
- *   a checkpoint writes durable slices of at most 64 blocks and commits complete between them;
  *   large-write data is durable (writeDurable) before the journal record that maps it is
  *   written, and nothing is left pending once the write is acknowledged; large write data is
  *   borrowed from the caller until the promise settles, small data is copied.
@@ -244,48 +243,4 @@ test('engine: large write data is borrowed until the promise settles, small data
   t.true((await store.read(C, { pool: 1, name: 'l' })).equals(Buffer.alloc(LARGE_WRITE_BYTES, 0x61)));
   t.deepEqual(await store.fsck({ deep: true }), []);
   await store.close();
-});
-
-/** A FaultDevice that counts plain writes and records the size of each durable write. */
-class SizingDevice extends FaultDevice {
-  plainWrites = 0;
-  durableBytes: number[] = [];
-  override async write(offset: number, source: Uint8Array): Promise<void> {
-    this.plainWrites++;
-    return super.write(offset, source);
-  }
-  override async writeDurable(offset: number, source: Uint8Array): Promise<void> {
-    this.durableBytes.push(source.byteLength);
-    return super.writeDurable(offset, source);
-  }
-}
-
-test('engine: a checkpoint writes durable slices of at most 64 blocks, and commits complete between them', async (t) => {
-  const C = '1.0_head';
-  for (const seed of [1, 2, 3]) {
-    const medium = new MemDevice(256 * 1024 * 1024);
-    await mkfs(medium, { journalBytes: 16 * 1024 * 1024 });
-    const dev = new SizingDevice(medium.reopen(), { seed, latency: 2 });
-    const store = await open(dev, { checkpoint: { intervalMs: 0 } });
-    await store.queueTransaction(new Transaction().createCollection(C, 0));
-    const block = Buffer.alloc(4096, 0x3c);
-    for (let i = 0; i < 600; i++) await store.queueTransaction(new Transaction().write(C, { pool: 1, name: `o${i}` }, 0, block));
-    dev.plainWrites = 0;
-    dev.durableBytes = [];
-    let checkpointDone = false;
-    const checkpoint = store.checkpoint().then(() => { checkpointDone = true; });
-    await store.queueTransaction(new Transaction().write(C, { pool: 1, name: 'during' }, 0, block));
-    t.false(checkpointDone, `seed ${seed}: the commit did not wait for the whole checkpoint`);
-    await checkpoint;
-    // FaultDevice.writeDurable goes through write() too: count the writes that were not durable.
-    t.is(dev.plainWrites - dev.durableBytes.length, 1, `seed ${seed}: only the superblock is a plain write`);
-    t.true(dev.durableBytes.length > 10, `seed ${seed}: ${dev.durableBytes.length} slices`);
-    t.true(dev.durableBytes.every((n) => n <= 64 * 4096), `seed ${seed}: slice sizes ${Math.max(...dev.durableBytes)}`);
-    dev.crash('drop-all');
-    const again = await open(dev.restart(), { checkpoint: { intervalMs: 0 } });
-    t.true((await again.read(C, { pool: 1, name: 'o599' })).equals(block));
-    t.true((await again.read(C, { pool: 1, name: 'during' })).equals(block));
-    t.deepEqual(await again.fsck({ deep: true }), []);
-    await again.close();
-  }
 });
