@@ -18,6 +18,7 @@
 import { assert, verify } from '../common/assert.js';
 import { AssertionError, EbofsError } from '../common/errors.js';
 import { check } from './check.js';
+import { isPowerOfTwo } from '../common/ints.js';
 import { encodeMap, type DeferredRecord, type ExtentRecord, type MapImage } from './codec.js';
 import { DeferredFrees } from './deferred.js';
 import { ExtentMap } from './extent-map.js';
@@ -44,6 +45,13 @@ export interface AllocateOptions {
   reservation?: Reservation;
   /** May use the slack held back for deletes and checkpoints. */
   privileged?: boolean;
+  /**
+   * Every extent returned starts at a multiple of `alignBytes` and is a multiple of it long
+   * (the request is rounded up to it). A power of two, a multiple of the unit; default: the
+   * unit. The engine's data blocks when they are larger than the device block. Stripes are
+   * not considered for aligned requests.
+   */
+  alignBytes?: number;
 }
 
 /**
@@ -73,7 +81,8 @@ export class Allocator {
 
   /** Allocates `bytes` (rounded up to the unit); throws ENOSPC, EINVAL or E2BIG. */
   allocate(bytes: number, options: AllocateOptions = {}): Extent[] {
-    const units = this.requestUnits(bytes);
+    const alignUnits = this.alignUnits(options.alignBytes);
+    const units = Math.ceil(this.requestUnits(bytes) / alignUnits) * alignUnits;
     const record = options.reservation === undefined ? null : this.reservations.resolve(options.reservation);
     const drawn = record === null ? 0 : Math.min(record.remainingUnits, units);
     const budget = this.map.freeUnits - this.reservations.units
@@ -88,6 +97,7 @@ export class Allocator {
       contiguous: options.contiguous === true,
       hint: options.hint === undefined ? null : this.hintUnit(options.hint),
       extentLimit: exempt ? units : this.geometry.extentsPerAllocationMax,
+      alignUnits,
     });
     if (placement === null) {
       this.counters.enospc++;
@@ -231,6 +241,15 @@ export class Allocator {
       throw new EbofsError('E2BIG', `allocation of ${bytes} bytes exceeds ${ALLOCATION_BYTES_MAX}`);
     }
     return Math.ceil(bytes / this.geometry.unitBytes);
+  }
+
+  private alignUnits(alignBytes: number | undefined): number {
+    if (alignBytes === undefined) return 1;
+    const u = this.geometry.unitBytes;
+    if (!Number.isSafeInteger(alignBytes) || alignBytes < u || alignBytes % u !== 0 || !isPowerOfTwo(alignBytes / u)) {
+      throw new EbofsError('EINVAL', `alignment ${alignBytes} is not a power-of-two multiple of the ${u}-byte unit`);
+    }
+    return alignBytes / u;
   }
 
   private hintUnit(hint: number): number {

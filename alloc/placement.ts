@@ -40,6 +40,11 @@ export interface PlaceRequest {
   hint: number | null;
   /** Most runs the result may have. */
   extentLimit: number;
+  /**
+   * Every run must start at a multiple of this many units and be a multiple of it long (1 or
+   * absent: no constraint). `units` is a multiple of it. Aligned requests ignore stripes.
+   */
+  alignUnits?: number;
 }
 
 /** The runs chosen (already taken from the map) and how the stripe policy fared. */
@@ -76,6 +81,13 @@ export class Placer {
     const saved = { cursor: this.cursor, openStripe: this.openStripe };
     this.taken = [];
     this.limit = request.extentLimit;
+    const A = request.alignUnits ?? 1;
+    if (A > 1) {
+      assert(request.units % A === 0, 'aligned request not a multiple of its alignment');
+      if (this.placeAligned(request, A)) return { runs: this.taken, stripeAligned: false, stripeFallback: false };
+      this.undo(saved);
+      return null;
+    }
     const S = this.geometry.stripeUnits;
     let result: Placement | null;
     if (this.geometry.striped && request.units >= S) result = this.placeStriped(request);
@@ -280,6 +292,75 @@ export class Placer {
       remaining -= length;
     }
     return true;
+  }
+
+  /**
+   * An aligned request (alignUnits A > 1: data blocks larger than the unit): one A-aligned
+   * extent — after the hint, else next-fit from the cursor while the device is roomy, else in
+   * the smallest run that holds it aligned — or, unless contiguous, the A-aligned parts of free
+   * runs, largest first, up to the extent limit.
+   */
+  private placeAligned(request: PlaceRequest, A: number): boolean {
+    const n = request.units;
+    const from = request.hint ?? (this.nextFitMode() ? this.cursor : null);
+    const at = (from === null ? null : this.firstAligned(from, n, A)) ?? this.bestAlignedTo(n, A);
+    if (at !== null) {
+      if (request.hint === null) this.advance(at + n);
+      return this.take(at, n);
+    }
+    return !request.contiguous && this.gatherAligned(n, A);
+  }
+
+  /** Lowest A-aligned p found from `from` (then from 0) with [p, p + n) free; bounded search. */
+  private firstAligned(from: number, n: number, A: number): number | null {
+    for (const start of from === 0 ? [0] : [from, 0]) {
+      let probe = start;
+      for (let step = 0; step < ALIGNED_SCAN_STEPS_MAX && probe < this.geometry.unitCount; step++) {
+        const at = this.map.firstFit(probe, n);
+        if (at === null) break;
+        const run = this.map.runAt(at);
+        assert(run !== null, 'fit outside a free run');
+        const aligned = alignUp(at, A);
+        if (aligned + n <= run.start + run.length) return aligned;
+        probe = run.start + run.length;
+      }
+      const sure = this.map.firstFit(start, n + A - 1);
+      if (sure !== null) return alignUp(sure, A);
+    }
+    return null;
+  }
+
+  /** The A-aligned start of n units in the smallest run found to hold them aligned. */
+  private bestAlignedTo(n: number, A: number): number | null {
+    let found: number | null = null;
+    let steps = 0;
+    this.map.forEachBySize(n, (start, length) => {
+      const aligned = alignUp(start, A);
+      if (aligned + n <= start + length) found = aligned;
+      return found === null && ++steps < ALIGNED_SCAN_STEPS_MAX;
+    });
+    if (found !== null) return found;
+    const sure = this.map.bestFit(n + A - 1);
+    return sure === null ? null : alignUp(sure.start, A);
+  }
+
+  /** Takes the A-aligned parts of free runs, largest first, until n units; false if short. */
+  private gatherAligned(n: number, A: number): boolean {
+    const parts: Run[] = [];
+    this.map.forEach((start, length) => {
+      const lo = alignUp(start, A);
+      const hi = Math.floor((start + length) / A) * A;
+      if (hi > lo) parts.push({ start: lo, length: hi - lo });
+    });
+    parts.sort((a, b) => b.length - a.length || a.start - b.start);
+    let remaining = n;
+    for (const part of parts) {
+      if (remaining === 0) break;
+      const length = Math.min(part.length, remaining);
+      if (!this.take(part.start, length)) return false;
+      remaining -= length;
+    }
+    return remaining === 0;
   }
 
   /**

@@ -19,7 +19,7 @@ import { deleteChunked, deleteRange, getChunked, iterateChunked, putChunked } fr
 import { removeData, shareRange } from './data.js';
 import { getDead, manyKeys, manyRecordsAbove, markDead, prepareExtend } from './reclaim.js';
 import { type Found, fitKey, isInline, readObjectSync, resizeObject, writeObject, zeroObject } from './object-data.js';
-import { BLOCK_BYTES, type TxnContext } from './txn-context.js';
+import { type TxnContext } from './txn-context.js';
 
 /** A missing collection always rejects the transaction, even for ENOENT-tolerant ops. */
 export class MissingCollection extends EbofsError {}
@@ -162,7 +162,7 @@ function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
     writeObject(ctx, target, 0, source.onode.inline ?? Buffer.alloc(0), where(op), false);
     resizeObject(ctx, target, source.onode.size, where(op));
   } else {
-    shareRange(ctx, source.onode.nid, 0, target.onode.nid, 0, Math.ceil(source.onode.size / BLOCK_BYTES), where(op));
+    shareRange(ctx, source.onode.nid, 0, target.onode.nid, 0, Math.ceil(source.onode.size / ctx.state.geometry.blockBytes), where(op));
     target.onode.size = source.onode.size;
   }
   const cell = ctx.state.pager.limits.cellSizeMax;
@@ -180,8 +180,9 @@ function cloneOp(ctx: TxnContext, op: OpOf<'clone'>): void {
 }
 
 /**
- * cloneRange: data only. When source and target offsets agree modulo the block size, whole
- * blocks are shared and only the partial edges are copied; otherwise every byte is copied.
+ * cloneRange: data only. When source and target offsets agree modulo the data block size
+ * (engine/geometry.ts), whole data blocks are shared and only the partial edges are copied;
+ * otherwise every byte is copied.
  */
 function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
   const source = find(ctx, op.cid, op.oid);
@@ -191,20 +192,21 @@ function cloneRangeOp(ctx: TxnContext, op: OpOf<'cloneRange'>): void {
   const target = findOrCreate(ctx, op.cid, op.targetOid);
   const label = where(op);
   const srcEnd = op.sourceOffset + op.length;
-  const s0 = Math.ceil(op.sourceOffset / BLOCK_BYTES);
-  const s1 = Math.floor(srcEnd / BLOCK_BYTES);
+  const B = ctx.state.geometry.blockBytes;
+  const s0 = Math.ceil(op.sourceOffset / B);
+  const s1 = Math.floor(srcEnd / B);
   const shareable = !isInline(source.onode) && !isInline(target.onode);
-  if (shareable && (op.targetOffset - op.sourceOffset) % BLOCK_BYTES === 0 && s1 > s0) {
+  if (shareable && (op.targetOffset - op.sourceOffset) % B === 0 && s1 > s0) {
     const shift = op.targetOffset - op.sourceOffset;
-    const head = readObjectSync(ctx, source.onode, op.sourceOffset, s0 * BLOCK_BYTES - op.sourceOffset, label);
-    const tail = readObjectSync(ctx, source.onode, s1 * BLOCK_BYTES, srcEnd - s1 * BLOCK_BYTES, label);
+    const head = readObjectSync(ctx, source.onode, op.sourceOffset, s0 * B - op.sourceOffset, label);
+    const tail = readObjectSync(ctx, source.onode, s1 * B, srcEnd - s1 * B, label);
     if (op.targetOffset + op.length > target.onode.size) {
       prepareExtend(ctx, target.onode.nid, op.targetOffset + op.length, label);
       target.onode.size = op.targetOffset + op.length;
     }
-    shareRange(ctx, source.onode.nid, s0, target.onode.nid, s0 + shift / BLOCK_BYTES, s1 - s0, label);
+    shareRange(ctx, source.onode.nid, s0, target.onode.nid, s0 + shift / B, s1 - s0, label);
     writeObject(ctx, target, op.targetOffset, head, label, false);
-    writeObject(ctx, target, s1 * BLOCK_BYTES + shift, tail, label, false);
+    writeObject(ctx, target, s1 * B + shift, tail, label, false);
   } else {
     copyData(ctx, source, target, op.sourceOffset, op.length, op.targetOffset, label);
   }

@@ -163,7 +163,7 @@ export class Checkpointer {
     };
     try {
       // 2. everything the superblock will reference
-      await writeBlockRuns(s.device, data);
+      await writeBlockRuns(s.device, data, false, s.geometry.blockBytes);
       await writeBlockRuns(s.device, pages);
       for (const [i, e] of blob.extents.entries()) await s.device.write(e.offset, blob.buffers[i]!);
       if (waitFor !== undefined) await waitFor;

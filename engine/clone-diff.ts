@@ -8,7 +8,6 @@
  */
 import type { TreeReader } from '../btree/index.js';
 import { extentsIn } from './data.js';
-import { BLOCK_BYTES } from './txn-context.js';
 import type { Extent } from './types-store.js';
 
 /** A lookup of the physical block behind logical block b (-1 = hole), for ascending b < blocks. */
@@ -29,12 +28,16 @@ interface DiffSide {
   inline?: Buffer;
 }
 
-export function cloneDiff(reader: TreeReader, a: DiffSide, b: DiffSide, label: string): Extent[] {
+/**
+ * The ranges where `a` and `b` may differ, at data-block granularity (`blockBytes`, the
+ * store's data block: engine/geometry.ts).
+ */
+export function cloneDiff(reader: TreeReader, a: DiffSide, b: DiffSide, label: string, blockBytes: number): Extent[] {
   const common = Math.min(a.size, b.size);
   const size = Math.max(a.size, b.size);
-  const blocks = Math.ceil(common / BLOCK_BYTES);
+  const blocks = Math.ceil(common / blockBytes);
   const inlineBlock = (side: DiffSide, blk: number): Buffer | undefined =>
-    side.inline?.subarray(blk * BLOCK_BYTES, (blk + 1) * BLOCK_BYTES);
+    side.inline?.subarray(blk * blockBytes, (blk + 1) * blockBytes);
   const same = a.inline !== undefined || b.inline !== undefined
     ? (blk: number) => {
       const x = inlineBlock(a, blk);
@@ -57,7 +60,7 @@ export function cloneDiff(reader: TreeReader, a: DiffSide, b: DiffSide, label: s
   // Block-by-block over the common part; runs of extent records are at most 64 blocks, so
   // this is proportional to the object's size in blocks (no I/O).
   for (let blk = 0; blk < blocks; blk++) {
-    if (same !== undefined ? !same(blk) : pa(blk) !== pb(blk)) add(blk * BLOCK_BYTES, Math.min(size, (blk + 1) * BLOCK_BYTES));
+    if (same !== undefined ? !same(blk) : pa(blk) !== pb(blk)) add(blk * blockBytes, Math.min(size, (blk + 1) * blockBytes));
   }
   add(common, size);
   return out;

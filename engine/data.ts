@@ -2,9 +2,11 @@
  * engine/data.ts: object data as extent records (meta-keys.ts) — write, zero, truncate, punch,
  * and the read path with per-block checksum verification.
  *
- * Data is copy-on-write at block granularity: a write never changes a block in place; it
- * builds the new content of every block it touches (reading the old content of partial edge
- * blocks), puts it in freshly allocated blocks and remaps the range. Small writes keep the new
+ * Data is copy-on-write at data-block granularity (max(allocation unit, checksum block),
+ * engine/geometry.ts; "block" below): a write never changes a block in place; it builds the
+ * new content of every block it touches (reading the old content of partial edge blocks, every
+ * checksum block of them verified), puts it in freshly allocated blocks with a checksum per
+ * checksum block and remaps the range. A write smaller than a block costs a whole block. Small writes keep the new
  * blocks in memory until the next checkpoint writes them (their bytes are in the journal
  * record); large writes (LARGE_WRITE_BYTES or more) are written to the device before the
  * journal record that maps them, and the record carries only their placement.
@@ -12,8 +14,8 @@
 import { checksum32 } from '../common/checksum.js';
 import { assert } from '../common/assert.js';
 import type { Extent } from '../alloc/index.js';
-import { EXTENT_BLOCKS_MAX, type ExtentRecord, decodeExtent, encodeExtent, extentKey, readU64BE } from './meta-keys.js';
-import { BLOCK_BYTES, type TxnContext, type Placement } from './txn-context.js';
+import { EXTENT_CSUMS_MAX, type ExtentRecord, decodeExtent, encodeExtent, extentKey, readU64BE } from './meta-keys.js';
+import { type TxnContext, type Placement } from './txn-context.js';
 import type { TreeReader } from '../btree/index.js';
 
 /** Writes of at least this many bytes go to the device before their journal record. */
@@ -46,44 +48,52 @@ export function extentsIn(reader: TreeReader, nid: number, b0: number, b1: numbe
 export function punch(ctx: TxnContext, nid: number, b0: number, b1: number, where: string): void {
   if (b1 <= b0) return;
   for (const e of extentsIn(ctx.extents, nid, b0, b1, where)) {
+    const k = ctx.state.geometry.csumsPerBlock;
     ctx.extents.delete(extentKey(nid, e.lblock));
     const end = e.lblock + e.count;
-    if (e.lblock < b0) putRecord(ctx, nid, e.lblock, e.pblock, e.csums.subarray(0, b0 - e.lblock));
-    if (end > b1) putRecord(ctx, nid, b1, e.pblock + (b1 - e.lblock), e.csums.subarray(b1 - e.lblock));
+    if (e.lblock < b0) putRecord(ctx, nid, e.lblock, e.pblock, e.csums.subarray(0, (b0 - e.lblock) * k));
+    if (end > b1) putRecord(ctx, nid, b1, e.pblock + (b1 - e.lblock), e.csums.subarray((b1 - e.lblock) * k));
     const from = Math.max(e.lblock, b0);
     const to = Math.min(end, b1);
     ctx.releaseBlocks(e.pblock + (from - e.lblock), to - from);
   }
 }
 
+/** Puts the record mapping blocks from `lblock` to `pblock` on with `csums` (k per block). */
 function putRecord(ctx: TxnContext, nid: number, lblock: number, pblock: number, csums: Uint32Array): void {
-  assert(csums.length >= 1 && csums.length <= EXTENT_BLOCKS_MAX, 'extent record size');
-  ctx.extents.put(extentKey(nid, lblock), encodeExtent({ pblock, count: csums.length, csums: Uint32Array.from(csums) }));
+  const count = csums.length / ctx.state.geometry.csumsPerBlock;
+  assert(Number.isInteger(count) && count >= 1 && csums.length <= EXTENT_CSUMS_MAX, 'extent record size');
+  ctx.extents.put(extentKey(nid, lblock), encodeExtent({ pblock, count, csums: Uint32Array.from(csums) }));
 }
 
 /** Maps logical blocks from `lblock` onto `extents` (in order) with their checksums. */
 function mapExtents(ctx: TxnContext, nid: number, lblock: number, extents: Extent[], csums: Uint32Array): void {
+  const { blockBytes, csumsPerBlock: k } = ctx.state.geometry;
+  const perRecord = EXTENT_CSUMS_MAX / k;
   let l = lblock;
   let c = 0;
   for (const extent of extents) {
-    const first = extent.offset / BLOCK_BYTES;
-    const count = extent.length / BLOCK_BYTES;
-    for (let done = 0; done < count; done += EXTENT_BLOCKS_MAX) {
-      const n = Math.min(EXTENT_BLOCKS_MAX, count - done);
-      putRecord(ctx, nid, l, first + done, csums.subarray(c, c + n));
+    const first = extent.offset / blockBytes;
+    const count = extent.length / blockBytes;
+    assert(Number.isInteger(first) && Number.isInteger(count), 'data extent not aligned to the data block');
+    for (let done = 0; done < count; done += perRecord) {
+      const n = Math.min(perRecord, count - done);
+      putRecord(ctx, nid, l, first + done, csums.subarray(c * k, (c + n) * k));
       l += n;
       c += n;
     }
   }
-  assert(c === csums.length, 'placement does not cover its checksums');
+  assert(c * k === csums.length, 'placement does not cover its checksums');
 }
 
-/** The current bytes of logical block `lblock` (zeros for a hole). */
+/** The current bytes of logical block `lblock` (zeros for a hole), every checksum verified. */
 export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: number, where: string): Buffer {
+  const { blockBytes, csumsPerBlock: k } = ctx.state.geometry;
   const [e] = extentsIn(ctx.extents, nid, lblock, lblock + 1, where);
-  if (e === undefined) return Buffer.alloc(BLOCK_BYTES);
+  if (e === undefined) return Buffer.alloc(blockBytes);
   const i = lblock - e.lblock;
-  return Buffer.from(ctx.readBlockSync(e.pblock + i, e.csums[i]!, () => `${where} offset ${lblock * BLOCK_BYTES}`));
+  return Buffer.from(ctx.readBlockSync(e.pblock + i, e.csums.subarray(i * k, (i + 1) * k),
+    (at) => `${where} offset ${lblock * blockBytes + at}`));
 }
 
 /**
@@ -94,30 +104,32 @@ export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: numbe
  */
 export function writeRange(ctx: TxnContext, nid: number, offset: number, data: Uint8Array, where: string, largeAllowed = true): void {
   if (data.byteLength === 0) return;
-  const b0 = Math.floor(offset / BLOCK_BYTES);
-  const b1 = Math.ceil((offset + data.byteLength) / BLOCK_BYTES);
+  const B = ctx.state.geometry.blockBytes;
+  const b0 = Math.floor(offset / B);
+  const b1 = Math.ceil((offset + data.byteLength) / B);
   const key = `${ctx.transactionIndex}:${ctx.opIndex}`;
   const replayed = largeAllowed ? ctx.replayPlacements?.get(key) : undefined;
   if (replayed !== undefined) {
     punch(ctx, nid, b0, b1, where);
     mapExtents(ctx, nid, b0, replayed.extents, replayed.csums);
-    ctx.dataBlocksDelta += replayed.csums.length; // allocated at mount (markUsed), not here
+    // allocated at mount (markUsed), not here
+    ctx.dataBlocksDelta += replayed.csums.length / ctx.state.geometry.csumsPerBlock;
     return;
   }
   const large = largeAllowed && data.byteLength >= LARGE_WRITE_BYTES;
-  if (offset % BLOCK_BYTES === 0 && data.byteLength % BLOCK_BYTES === 0) {
+  if (offset % B === 0 && data.byteLength % B === 0) {
     // Whole blocks: the blocks are views of `data` itself, no copy. Every caller hands over
     // bytes nobody modifies afterwards (a Transaction's own copy, or a fresh buffer).
     placeBlocks(ctx, nid, b0, Buffer.from(data.buffer, data.byteOffset, data.byteLength), large, where);
     return;
   }
   // Every byte of `merged` is set below: the edge blocks from their old content, then the data.
-  const merged = Buffer.allocUnsafe((b1 - b0) * BLOCK_BYTES);
-  const head = offset - b0 * BLOCK_BYTES;
+  const merged = Buffer.allocUnsafe((b1 - b0) * B);
+  const head = offset - b0 * B;
   if (head !== 0) readLogicalBlockSync(ctx, nid, b0, where).copy(merged, 0);
   const tailEnd = offset + data.byteLength;
-  if (tailEnd % BLOCK_BYTES !== 0 && (b1 - 1 > b0 || head === 0)) {
-    readLogicalBlockSync(ctx, nid, b1 - 1, where).copy(merged, (b1 - 1 - b0) * BLOCK_BYTES);
+  if (tailEnd % B !== 0 && (b1 - 1 > b0 || head === 0)) {
+    readLogicalBlockSync(ctx, nid, b1 - 1, where).copy(merged, (b1 - 1 - b0) * B);
   }
   merged.set(data, head);
   placeBlocks(ctx, nid, b0, merged, large, where);
@@ -125,15 +137,16 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
 
 /** Puts whole blocks `merged` at logical block `b0`, replacing what was mapped there. */
 function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, large: boolean, where: string): void {
-  const count = merged.byteLength / BLOCK_BYTES;
-  const csums = new Uint32Array(count);
-  for (let i = 0; i < count; i++) csums[i] = checksum32(merged.subarray(i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES));
+  const { blockBytes: B, csumBlockBytes: C, csumsPerBlock: k } = ctx.state.geometry;
+  const count = merged.byteLength / B;
+  const csums = new Uint32Array(count * k);
+  for (let i = 0; i < count * k; i++) csums[i] = checksum32(merged.subarray(i * C, (i + 1) * C));
   punch(ctx, nid, b0, b0 + count, where);
   const extents = ctx.allocateBlocks(count);
   let i = 0;
   for (const extent of extents) {
-    for (let p = extent.offset / BLOCK_BYTES; p < (extent.offset + extent.length) / BLOCK_BYTES; p++, i++) {
-      ctx.newBlocks.set(p, { bytes: merged.subarray(i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES), large });
+    for (let p = extent.offset / B; p < (extent.offset + extent.length) / B; p++, i++) {
+      ctx.newBlocks.set(p, { bytes: merged.subarray(i * B, (i + 1) * B), large });
     }
   }
   mapExtents(ctx, nid, b0, extents, csums);
@@ -148,21 +161,22 @@ function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, l
 /** Zeroes [offset, offset+length): whole blocks become holes, partial edges are rewritten. */
 export function zeroRange(ctx: TxnContext, nid: number, offset: number, length: number, where: string): void {
   if (length === 0) return;
+  const B = ctx.state.geometry.blockBytes;
   const end = offset + length;
-  const b0 = Math.floor(offset / BLOCK_BYTES);
-  const b1 = Math.ceil(end / BLOCK_BYTES);
-  const whole0 = Math.ceil(offset / BLOCK_BYTES);
-  const whole1 = Math.floor(end / BLOCK_BYTES);
+  const b0 = Math.floor(offset / B);
+  const b1 = Math.ceil(end / B);
+  const whole0 = Math.ceil(offset / B);
+  const whole1 = Math.floor(end / B);
   if (whole1 > whole0) punch(ctx, nid, whole0, whole1, where);
   const edges = new Set<number>();
-  if (offset % BLOCK_BYTES !== 0) edges.add(b0);
-  if (end % BLOCK_BYTES !== 0) edges.add(b1 - 1);
+  if (offset % B !== 0) edges.add(b0);
+  if (end % B !== 0) edges.add(b1 - 1);
   for (const lblock of edges) {
     const [e] = extentsIn(ctx.extents, nid, lblock, lblock + 1, where);
     if (e === undefined) continue; // a hole reads as zeros already
     const block = readLogicalBlockSync(ctx, nid, lblock, where);
-    const from = Math.max(offset, lblock * BLOCK_BYTES) - lblock * BLOCK_BYTES;
-    const to = Math.min(end, (lblock + 1) * BLOCK_BYTES) - lblock * BLOCK_BYTES;
+    const from = Math.max(offset, lblock * B) - lblock * B;
+    const to = Math.min(end, (lblock + 1) * B) - lblock * B;
     block.fill(0, from, to);
     placeBlocks(ctx, nid, lblock, block, false, where);
   }
@@ -171,9 +185,10 @@ export function zeroRange(ctx: TxnContext, nid: number, offset: number, length: 
 /** Drops data at and beyond `size` (zeroing the tail of a partial last block). */
 export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size: number, where: string): void {
   if (size >= oldSize) return;
-  const keep = Math.ceil(size / BLOCK_BYTES);
-  punch(ctx, nid, keep, Math.ceil(oldSize / BLOCK_BYTES) + 1, where);
-  if (size % BLOCK_BYTES !== 0) zeroRange(ctx, nid, size, keep * BLOCK_BYTES - size, where);
+  const B = ctx.state.geometry.blockBytes;
+  const keep = Math.ceil(size / B);
+  punch(ctx, nid, keep, Math.ceil(oldSize / B) + 1, where);
+  if (size % B !== 0) zeroRange(ctx, nid, size, keep * B - size, where);
 }
 
 /**
@@ -184,19 +199,21 @@ export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size
  */
 export function shareRange(ctx: TxnContext, src: number, sb0: number, dst: number, db0: number, n: number, where: string): void {
   if (n <= 0) return;
+  const k = ctx.state.geometry.csumsPerBlock;
   const pieces = extentsIn(ctx.extents, src, sb0, sb0 + n, where).map((e) => {
     const from = Math.max(e.lblock, sb0);
     const to = Math.min(e.lblock + e.count, sb0 + n);
-    return { lblock: from, pblock: e.pblock + (from - e.lblock), csums: e.csums.subarray(from - e.lblock, to - e.lblock) };
+    return { lblock: from, pblock: e.pblock + (from - e.lblock), count: to - from,
+      csums: e.csums.subarray((from - e.lblock) * k, (to - e.lblock) * k) };
   });
-  for (const p of pieces) ctx.shareBlocks(p.pblock, p.csums.length);
+  for (const p of pieces) ctx.shareBlocks(p.pblock, p.count);
   punch(ctx, dst, db0, db0 + n, where);
   for (const p of pieces) putRecord(ctx, dst, p.lblock - sb0 + db0, p.pblock, p.csums);
 }
 
 /** Removes every extent of `nid`. */
 export function removeData(ctx: TxnContext, nid: number, size: number, where: string): void {
-  punch(ctx, nid, 0, Math.ceil(size / BLOCK_BYTES) + 1, where);
+  punch(ctx, nid, 0, Math.ceil(size / ctx.state.geometry.blockBytes) + 1, where);
   // Blocks past the size cannot exist (truncate punches them), but sweep the whole nid range
   // so a damaged size can never leak extents.
   const rest = extentsIn(ctx.extents, nid, 0, Number.MAX_SAFE_INTEGER, where);

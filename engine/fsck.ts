@@ -7,14 +7,15 @@
  *   reachable once);
  * - every extent, xattr and omap key belongs to an existing object or to a removed one awaiting
  *   reclamation (reclaim.ts); extent records of an object do not overlap, lie inside the device
- *   and past the object's size only as garbage from its dead mark on;
+ *   and past the object's size only as garbage from its dead mark on, and hold one checksum
+ *   per checksum block of the store's geometry (geometry.ts);
  * - every shared block's reference count is exactly the number of records mapping it (refs.ts);
  * - the statfs counters equal a recount (space-accounting.ts);
  * - space: the referenced blocks (superblocks, journal, free-map blob, tree pages, data) never
  *   overlap and are exactly what the allocator holds as used — no reference to free space, no
  *   leak (free + used + reserved = capacity);
  * - the journal from the replay cursor holds no damaged record followed by valid ones;
- * - deep: every data block matches its checksum.
+ * - deep: every checksum block of every data block matches its checksum.
  * Findings are returned (empty = clean); fsck never repairs.
  */
 import { CorruptionError, EbofsError } from '../common/errors.js';
@@ -122,7 +123,8 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
       report('ECORRUPT', `dead tree entry of object number ${d.nid}`, d.removed ? 'removed object still has an onode' : 'truncated object does not exist');
     }
   }
-  const deepBlocks: { pblock: number; csum: number; where: string }[] = [];
+  const { blockBytes: B, csumBlockBytes: C, csumsPerBlock: k } = s.geometry;
+  const deepBlocks: { at: number; csum: number; where: string }[] = [];
   const dataRuns: BlockRun[] = [];
   let lastNid = -1;
   let lastEnd = 0;
@@ -130,32 +132,38 @@ export async function fsckStore(store: EbofsStore, superblock: () => Superblock,
     const nid = readU64BE(entry.key, 0);
     const lblock = readU64BE(entry.key, 8);
     const owner = nids.get(nid);
-    const where = `${owner?.label ?? `object number ${nid}`} offset ${lblock * BLOCK_BYTES}`;
+    const where = `${owner?.label ?? `object number ${nid}`} offset ${lblock * B}`;
     const rec = decodeExtent(entry.value, where);
+    if (rec.csums.length !== rec.count * k) {
+      report('ECORRUPT', where, `extent record of ${rec.count} blocks has ${rec.csums.length} checksums, not ${rec.count * k}`);
+      continue;
+    }
     const d = dead.get(nid);
     if (owner === undefined) {
       if (d?.removed !== true) report('ECORRUPT', where, 'extent of an object that does not exist');
     } else {
       // Past the size only garbage may lie, and only from the dead mark on (reclaim.ts).
-      const sizeBlocks = Math.ceil(owner.size / BLOCK_BYTES);
+      const sizeBlocks = Math.ceil(owner.size / B);
       const garbageFrom = d === undefined ? Infinity : d.from;
       if (Math.max(lblock, sizeBlocks) < Math.min(lblock + rec.count, garbageFrom)) report('ECORRUPT', where, 'extent past the object size');
     }
     if (nid === lastNid && lblock < lastEnd) report('ECORRUPT', where, 'extent overlaps the previous one');
     lastNid = nid;
     lastEnd = lblock + rec.count;
-    if ((rec.pblock + rec.count) * BLOCK_BYTES > s.device.sizeBytes) {
+    if ((rec.pblock + rec.count) * B > s.device.sizeBytes) {
       report('ECORRUPT', where, 'extent lies past the device end');
       continue;
     }
     dataRuns.push({ start: rec.pblock, count: rec.count });
     if (options.deep === true) {
-      for (let i = 0; i < rec.count; i++) deepBlocks.push({ pblock: rec.pblock + i, csum: rec.csums[i]!, where: `${where} block ${i}` });
+      for (let i = 0; i < rec.csums.length; i++) {
+        deepBlocks.push({ at: rec.pblock * B + i * C, csum: rec.csums[i]!, where: `${owner?.label ?? `object number ${nid}`} offset ${lblock * B + i * C}` });
+      }
     }
   }
   let dataBlocks = 0;
   for (const run of checkRefs(dataRuns, s.trees.refs.current, report)) {
-    used.push({ offset: run.start * BLOCK_BYTES, length: run.count * BLOCK_BYTES });
+    used.push({ offset: run.start * B, length: run.count * B });
     dataBlocks += run.count;
   }
   checkCounters(s.counters, recountSpace(s.trees.onodes.current, s.trees.omap.current, dataBlocks), report);
@@ -209,17 +217,17 @@ function checkSpace(store: EbofsStore, used: Extent[], report: (c: FsckFinding['
 }
 
 async function verifyData(
-  store: EbofsStore, blocks: { pblock: number; csum: number; where: string }[],
+  store: EbofsStore, blocks: { at: number; csum: number; where: string }[],
   report: (c: FsckFinding['code'], l: string, m: string) => void, onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
-  const buf = Buffer.alloc(BLOCK_BYTES);
+  const buf = Buffer.alloc(store.state.geometry.csumBlockBytes);
   for (const [i, b] of blocks.entries()) {
-    await store.state.device.read(b.pblock * BLOCK_BYTES, buf);
+    await store.state.device.read(b.at, buf);
     try {
       verifyBlock(buf, b.csum, () => b.where);
     } catch (err) {
       if (!(err instanceof EbofsError)) throw err;
-      report('ECHECKSUM', b.where, 'data block fails its checksum');
+      report('ECHECKSUM', b.where, 'checksum block fails its checksum');
     }
     if (onProgress !== undefined && i % 1024 === 0) onProgress(i, blocks.length);
   }

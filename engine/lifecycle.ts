@@ -24,6 +24,7 @@ import { readBlob, layoutBlob } from './free-map-blob.js';
 import { type Superblock, SUPERBLOCK_FLAG_FREE_MAP_TABLE, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
 import { decodeRecord } from './record.js';
 import { BLOCK_BYTES } from './txn-context.js';
+import { type DataGeometry, chooseGeometry, geometryOf } from './geometry.js';
 
 /** Default store size for a new store file. */
 export const STORE_SIZE_DEFAULT_BYTES = 1024 * 1024 * 1024;
@@ -36,12 +37,18 @@ export const JOURNAL_BYTES_MAX = 256 * 1024 * 1024;
 export interface EbofsOptions {
   /** mkfs: device size (default: the device's size, or 1 GiB for a new file). */
   sizeBytes?: number;
-  /** Allocation unit; only 4096 is supported in this version. */
+  /**
+   * mkfs: allocation unit (bluestore_min_alloc_size): a power of two, 4 KiB..1 MiB, default
+   * 4 KiB (engine/geometry.ts). Kept in the superblock; ignored by open.
+   */
   allocUnitBytes?: number;
   /** Stripe unit bytes and width (data disks) for stripe-aware allocation. */
   stripeUnitBytes?: number;
   stripeWidth?: number;
-  /** Checksum block; only 4096 is supported in this version. */
+  /**
+   * mkfs: checksum block (bluestore_csum_block_size): a power of two, 4 KiB..1 MiB, default
+   * 4 KiB, at most 64 per allocation unit. Kept in the superblock; ignored by open.
+   */
   csumBlockBytes?: number;
   /** mkfs: journal ring size. */
   journalBytes?: number;
@@ -57,13 +64,14 @@ export interface EbofsOptions {
   journalNonce?: bigint;
 }
 
-function checkGeometry(options: EbofsOptions): void {
-  if ((options.allocUnitBytes ?? BLOCK_BYTES) !== BLOCK_BYTES) {
-    throw new EbofsError('ENOTSUP', `allocation unit ${options.allocUnitBytes}: this version supports ${BLOCK_BYTES} only`);
+/** mkfs: the data geometry asked for, checked with the stripe unit; EINVAL before any write. */
+function checkGeometry(options: EbofsOptions): DataGeometry {
+  const geometry = chooseGeometry(options);
+  const stripeUnit = options.stripeUnitBytes;
+  if (stripeUnit !== undefined && geometry.blockBytes > BLOCK_BYTES && stripeUnit % geometry.blockBytes !== 0) {
+    throw new EbofsError('EINVAL', `stripe unit ${stripeUnit} is not a multiple of the ${geometry.blockBytes}-byte data block`);
   }
-  if ((options.csumBlockBytes ?? BLOCK_BYTES) !== BLOCK_BYTES) {
-    throw new EbofsError('ENOTSUP', `checksum block ${options.csumBlockBytes}: this version supports ${BLOCK_BYTES} only`);
-  }
+  return geometry;
 }
 
 async function deviceFor(target: string | BlockDevice, options: EbofsOptions, create: boolean): Promise<BlockDevice> {
@@ -74,7 +82,7 @@ async function deviceFor(target: string | BlockDevice, options: EbofsOptions, cr
 
 /** Creates an empty store on `target` (a path or a device). The device is closed afterwards. */
 export async function mkfs(target: string | BlockDevice, options: EbofsOptions = {}): Promise<void> {
-  checkGeometry(options);
+  const geometry = checkGeometry(options);
   const device = await deviceFor(target, options, true);
   try {
     const size = alignDown(options.sizeBytes ?? device.sizeBytes, BLOCK_BYTES);
@@ -99,9 +107,9 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
     if (device instanceof FileDevice) await zeroJournal(device, journalOffset, journalBytes);
     const sb: Superblock = {
       generation: 1, flags: SUPERBLOCK_FLAG_FREE_MAP_TABLE | (options.scrubFreed === true ? SUPERBLOCK_FLAG_SCRUB_FREED : 0),
-      fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: BLOCK_BYTES,
+      fsid: randomBytes(16), deviceBytes: size, blockBytes: BLOCK_BYTES, allocUnitBytes: geometry.allocUnitBytes,
       stripeUnitBytes: options.stripeUnitBytes ?? BLOCK_BYTES, stripeWidth: options.stripeWidth ?? 1,
-      csumBlockBytes: BLOCK_BYTES, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
+      csumBlockBytes: geometry.csumBlockBytes, journalOffset, journalBytes, journalId: randomBytes(8).readBigUInt64LE(0),
       replayOffset: journalOffset, replaySeq: 1, floor: 0, nextNid: 1, freeMapOffset: blob.offset,
       freeMapBytes: encoded.byteLength, freeMapAllocBytes: blob.length, trees: [], counters: zeroCounters(),
       replayLink: 0n, // a fresh journal's first record links to 0
@@ -119,17 +127,19 @@ export async function mkfs(target: string | BlockDevice, options: EbofsOptions =
  * one flush, so after a crash the record can survive without its data; such an event was never
  * acknowledged, and replay ends before it (journal acceptEvent).
  */
-async function largeWritesDurable(device: BlockDevice, payload: Buffer, seq: number): Promise<boolean> {
+async function largeWritesDurable(device: BlockDevice, payload: Buffer, seq: number, geometry: DataGeometry): Promise<boolean> {
   const record = decodeRecord(payload, `journal event ${seq}`);
+  const C = geometry.csumBlockBytes;
   for (const placement of record.placements.values()) {
     let c = 0;
     for (const extent of placement.extents) {
       const bytes = Buffer.alloc(extent.length);
       await device.read(extent.offset, bytes);
-      for (let at = 0; at < bytes.byteLength; at += BLOCK_BYTES, c++) {
-        if (checksum32(bytes.subarray(at, at + BLOCK_BYTES)) !== placement.csums[c]) return false;
+      for (let at = 0; at < bytes.byteLength; at += C, c++) {
+        if (checksum32(bytes.subarray(at, at + C)) !== placement.csums[c]) return false;
       }
     }
+    if (c !== placement.csums.length) return false;
   }
   return true;
 }
@@ -162,6 +172,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
     copies.push({ offset, bytes });
   }
   const { chosen: sb } = chooseSuperblock(copies);
+  const geometry = geometryOf(sb, 'superblock');
   if (sb.deviceBytes > device.sizeBytes || sb.blockBytes !== DEVICE_BLOCK_SIZE_BYTES) {
     throw new EbofsError('EINVAL', `store of ${sb.deviceBytes} bytes does not fit this ${device.sizeBytes}-byte device`);
   }
@@ -173,7 +184,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const unscrubbed = scrubFreed ? allocator.pendingFrees(sb.generation) : [];
   allocator.markDurable(sb.generation);
   const state = new EngineState(device, allocator, sb.trees.length > 0 ? sb.trees : undefined,
-    { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT });
+    { nextNid: sb.nextNid, floor: sb.floor, generation: sb.generation, cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT, geometry });
   const policy = { ...CHECKPOINT_POLICY_DEFAULT, ...options.checkpoint };
   state.counters = sb.counters === undefined ? countSpace(state) : { ...sb.counters };
   state.lazyRecordsMin = policy.lazyRecordsMin;
@@ -183,7 +194,7 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
     ringOffset: sb.journalOffset, ringBytes: sb.journalBytes, journalId: sb.journalId,
     ...(options.journalNonce === undefined ? {} : { nonce: options.journalNonce }),
     beforeBatch: () => store?.flushDataWrites() ?? Promise.resolve(),
-    acceptEvent: (payload, seq) => largeWritesDurable(device, payload, seq),
+    acceptEvent: (payload, seq) => largeWritesDurable(device, payload, seq, geometry),
     onFull: () => store?.checkpointer.request('journal full'),
   }, { offset: sb.replayOffset, seq: sb.replaySeq, ...(sb.replayLink === undefined ? {} : { link: sb.replayLink }) });
   store = new EbofsStore(state, journal, sb, policy);

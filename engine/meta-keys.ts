@@ -29,8 +29,13 @@
  * LONG_KEY_PREFIX_BYTES or more is listed through its prefix group, re-sorted by full key, so
  * listing order stays exactly Ceph's.
  *
- * Extent record: u64 physical block, u16 block count n (1..EXTENT_BLOCKS_MAX), then n u32
- * xxh32 checksums, one per 4 KiB block. Records of one object never overlap.
+ * Extent record: u64 physical block, u16 block count n (1..EXTENT_BLOCKS_MAX), then n * k u32
+ * xxh32 checksums, k = data block / checksum block (engine/geometry.ts), one per checksum
+ * block in order; n * k <= EXTENT_CSUMS_MAX. Blocks (the key's logical block, the physical
+ * block, n) count data blocks of the store's size, max(allocation unit, checksum block): with
+ * the default geometry (4096/4096, k = 1) this is exactly the record of stores made before
+ * geometry was configurable. The decoder needs no geometry (k = checksums / n); fsck checks
+ * that k matches the superblock's. Records of one object never overlap.
  *
  * Chunked values: a value longer than one cell is split over consecutive chunk keys; chunk 0
  * starts with a u32 total length. Chunk sizes adapt to the key length so every cell fits a
@@ -43,8 +48,10 @@ import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
 import { writeEscaped } from './oid-key.js';
 
-/** Blocks one extent record may cover (keeps records small: 10 + 4n bytes). */
-export const EXTENT_BLOCKS_MAX = 64;
+/** Checksums one extent record holds (keeps records small: 10 + 4 * 64 bytes fits a cell). */
+export const EXTENT_CSUMS_MAX = 64;
+/** Data blocks one extent record may cover (EXTENT_CSUMS_MAX / checksums per block of them). */
+export const EXTENT_BLOCKS_MAX = EXTENT_CSUMS_MAX;
 export const ONODE_RECORD_BYTES = 48;
 /** Onode flag: the stored key is the long form (full key in the names tree). */
 export const ONODE_FLAG_LONG_KEY = 1;
@@ -100,27 +107,33 @@ export function decodeOnode(bytes: Uint8Array, where: string): OnodeRecord {
 }
 
 export interface ExtentRecord {
+  /** First physical data block. */
   pblock: number;
+  /** Data blocks mapped. */
   count: number;
+  /** One checksum per checksum block: count * (data block / checksum block) of them. */
   csums: Uint32Array;
 }
 
 export function encodeExtent(e: ExtentRecord): Buffer {
-  const buf = Buffer.alloc(10 + 4 * e.count);
+  const n = e.csums.length;
+  const buf = Buffer.alloc(10 + 4 * n);
   writeU64(buf, 0, e.pblock);
   buf.writeUInt16LE(e.count, 8);
-  for (let i = 0; i < e.count; i++) buf.writeUInt32LE(e.csums[i]!, 10 + 4 * i);
+  for (let i = 0; i < n; i++) buf.writeUInt32LE(e.csums[i]!, 10 + 4 * i);
   return buf;
 }
 
 export function decodeExtent(bytes: Uint8Array, where: string): ExtentRecord {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = buf.byteLength >= 10 ? buf.readUInt16LE(8) : 0;
-  if (count < 1 || count > EXTENT_BLOCKS_MAX || buf.byteLength !== 10 + 4 * count) {
-    throw new CorruptionError('ECORRUPT', `bad extent record (${buf.byteLength} bytes)`, { location: where });
+  const csumCount = (buf.byteLength - 10) / 4;
+  if (count < 1 || count > EXTENT_BLOCKS_MAX || !Number.isInteger(csumCount) || csumCount < count ||
+    csumCount > EXTENT_CSUMS_MAX || csumCount % count !== 0) {
+    throw new CorruptionError('ECORRUPT', `bad extent record (${buf.byteLength} bytes, ${count} blocks)`, { location: where });
   }
-  const csums = new Uint32Array(count);
-  for (let i = 0; i < count; i++) csums[i] = buf.readUInt32LE(10 + 4 * i);
+  const csums = new Uint32Array(csumCount);
+  for (let i = 0; i < csumCount; i++) csums[i] = buf.readUInt32LE(10 + 4 * i);
   return { pblock: readU64(buf, 0, where), count, csums };
 }
 

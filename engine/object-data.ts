@@ -16,7 +16,7 @@ import type { OnodeRecord } from './meta-keys.js';
 import { ONODE_FLAG_INLINE, ONODE_RECORD_BYTES } from './meta-keys.js';
 import { extentsIn, readLogicalBlockSync, truncateData, writeRange, zeroRange } from './data.js';
 import { getDead, manyRecordsAbove, markDead, prepareExtend } from './reclaim.js';
-import { BLOCK_BYTES, type TxnContext } from './txn-context.js';
+import { type TxnContext } from './txn-context.js';
 
 /** Largest inline object (a cell may allow less: long keys leave little room). */
 export const ONODE_INLINE_BYTES_MAX = 512;
@@ -130,10 +130,11 @@ export function resizeObject(ctx: TxnContext, found: Found, size: number, label:
   if (size > o.size) {
     prepareExtend(ctx, o.nid, size, label);
   } else if (size < o.size) {
-    const keep = Math.ceil(size / BLOCK_BYTES);
+    const B = ctx.state.geometry.blockBytes;
+    const keep = Math.ceil(size / B);
     if (getDead(ctx.dead, o.nid) !== undefined || manyRecordsAbove(ctx.extents, o.nid, keep, ctx.state.lazyRecordsMin)) {
       markDead(ctx, o.nid, keep, false);
-      truncateData(ctx, o.nid, keep * BLOCK_BYTES, size, label);
+      truncateData(ctx, o.nid, keep * B, size, label);
     } else {
       truncateData(ctx, o.nid, o.size, size, label);
     }
@@ -148,14 +149,15 @@ export function readObjectSync(ctx: TxnContext, o: OnodeRecord, offset: number, 
     o.inline?.copy(out, 0, Math.min(offset, o.size), Math.min(offset + length, o.size));
     return out;
   }
-  const b0 = Math.floor(offset / BLOCK_BYTES);
-  const b1 = Math.ceil((offset + length) / BLOCK_BYTES);
+  const B = ctx.state.geometry.blockBytes;
+  const b0 = Math.floor(offset / B);
+  const b1 = Math.ceil((offset + length) / B);
   if (extentsIn(ctx.extents, o.nid, b0, b1, label).length === 0) return out;
   for (let b = b0; b < b1; b++) {
     const block = readLogicalBlockSync(ctx, o.nid, b, label);
-    const start = Math.max(offset, b * BLOCK_BYTES);
-    const end = Math.min(offset + length, (b + 1) * BLOCK_BYTES);
-    block.copy(out, start - offset, start - b * BLOCK_BYTES, end - b * BLOCK_BYTES);
+    const start = Math.max(offset, b * B);
+    const end = Math.min(offset + length, (b + 1) * B);
+    block.copy(out, start - offset, start - b * B, end - b * B);
   }
   return out;
 }

@@ -117,26 +117,28 @@ export class DevicePageStore implements PageStore {
   }
 }
 
-/** Most blocks one coalesced device write carries. */
-const RUN_BLOCKS_MAX = 1024;
+/** Most bytes one coalesced device write carries. */
+const RUN_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
- * Writes 4 KiB blocks (pages or data) sorted by block number, one device write per run of
- * neighbours. A run whose buffers already lie side by side in one ArrayBuffer (a large write's
- * blocks) is written as a view, without copying. `durable`: each run with writeDurable (its
- * range is durable when the promise resolves). Returns the bytes written.
+ * Writes blocks of `blockBytes` (pages: 4096; data: the data block, engine/geometry.ts) sorted
+ * by block number, one device write per run of neighbours. A run whose buffers already lie
+ * side by side in one ArrayBuffer (a large write's blocks) is written as a view, without
+ * copying. `durable`: each run with writeDurable (its range is durable when the promise
+ * resolves). Returns the bytes written.
  */
 export async function writeBlockRuns(
-  device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>, durable = false,
+  device: BlockDevice, blocks: ReadonlyMap<number, Uint8Array>, durable = false, blockBytes: number = PAGE_BYTES,
 ): Promise<number> {
   const ids = [...blocks.keys()].sort((a, b) => a - b);
+  const runBlocksMax = Math.max(1, RUN_BYTES_MAX / blockBytes);
   let written = 0;
   for (let i = 0; i < ids.length;) {
     let j = i + 1;
-    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < RUN_BLOCKS_MAX) j++;
-    const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!));
-    if (durable) await device.writeDurable(ids[i]! * PAGE_BYTES, run);
-    else await device.write(ids[i]! * PAGE_BYTES, run);
+    while (j < ids.length && ids[j] === ids[j - 1]! + 1 && j - i < runBlocksMax) j++;
+    const run = joinBlocks(ids.slice(i, j).map((id) => blocks.get(id)!), blockBytes);
+    if (durable) await device.writeDurable(ids[i]! * blockBytes, run);
+    else await device.write(ids[i]! * blockBytes, run);
     written += run.byteLength;
     i = j;
   }
@@ -144,13 +146,13 @@ export async function writeBlockRuns(
 }
 
 /** One buffer for consecutive blocks: a view when they are neighbours in one buffer already. */
-function joinBlocks(parts: Uint8Array[]): Uint8Array {
+function joinBlocks(parts: Uint8Array[], blockBytes: number): Uint8Array {
   const first = parts[0]!;
   let adjacent = true;
   for (let k = 1; k < parts.length && adjacent; k++) {
     const prev = parts[k - 1]!;
     adjacent = parts[k]!.buffer === first.buffer && parts[k]!.byteOffset === prev.byteOffset + prev.byteLength;
   }
-  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, parts.length * PAGE_BYTES);
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, parts.length * blockBytes);
   return Buffer.concat(parts);
 }

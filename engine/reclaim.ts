@@ -10,7 +10,8 @@
  *                every xattr and omap key of the nid is garbage too)
  *
  * Meaning: every extent record block of `nid` at logical block >= D is garbage (still
- * allocated and counted in the refs tree, never read). A live object keeps size <= D * 4096,
+ * allocated and counted in the refs tree, never read). Blocks are data blocks (geometry.ts,
+ * B bytes: 4096 by default). A live object keeps size <= D * B,
  * so reads never reach garbage; an op that grows the object past D first punches the garbage
  * in its way and raises D (prepareExtend) — that work is the op's own span, and each garbage
  * record is removed exactly once, by that op or by the reclaimer.
@@ -22,7 +23,7 @@
  * frees), so there is no leak and no double free.
  *
  * Invariants (fsck): a removed nid has no onode; a live nid with an entry has no record in
- * [ceil(size / 4096), D); a live nid without one has no record past ceil(size / 4096).
+ * [ceil(size / B), D); a live nid without one has no record past ceil(size / B).
  */
 import { assert } from '../common/assert.js';
 import { CorruptionError } from '../common/errors.js';
@@ -30,7 +31,7 @@ import type { TreeReader, WriteBatch } from '../btree/index.js';
 import { readU64, writeU64 } from '../common/ints.js';
 import { decodeExtent, extentKey, nidRange, readU64BE, writeU64BE } from './meta-keys.js';
 import { punch } from './data.js';
-import { BLOCK_BYTES, TxnContext } from './txn-context.js';
+import { TxnContext } from './txn-context.js';
 import type { EngineState } from './state.js';
 
 export const DEAD_FLAG_REMOVED = 1;
@@ -109,7 +110,7 @@ export function manyKeys(reader: TreeReader, nid: number, limit: number): boolea
 export function prepareExtend(ctx: TxnContext, nid: number, newSize: number, where: string): void {
   if (ctx.dead.count === 0) return;
   const dead = getDead(ctx.dead, nid);
-  const end = Math.ceil(newSize / BLOCK_BYTES);
+  const end = Math.ceil(newSize / ctx.state.geometry.blockBytes);
   if (dead === undefined || end <= dead.from) return;
   punch(ctx, nid, dead.from, end, where);
   ctx.dead.put(deadKey(nid), encodeDead(end, false));

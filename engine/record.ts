@@ -12,7 +12,8 @@
  *             4 u32   placement count P
  *                  P times: u32 transaction index, u32 op index, u64 data length,
  *                           u32 extent count E, E times (u64 offset, u64 length),
- *                           u32 checksum count C, C times u32 (xxh32 per 4 KiB block)
+ *                           u32 checksum count C, C times u32 (xxh32 per checksum block of
+ *                           the store's geometry, engine/geometry.ts: 4 KiB by default)
  *
  * Invariants: the journal checksums the whole payload; placements name write ops of the
  * vector (at most one each); their extents were written before this record and flushed with

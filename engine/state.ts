@@ -8,7 +8,8 @@ import type { BlockDevice } from './device/index.js';
 import { DevicePageStore } from './page-store.js';
 import { LAZY_RECORDS_MIN } from './reclaim.js';
 import { type SpaceCounters, zeroCounters } from './space-accounting.js';
-import { BLOCK_BYTES, type TxnContext, verifyBlock } from './txn-context.js';
+import { BLOCK_BYTES, type TxnContext, verifyCsumBlocks } from './txn-context.js';
+import { type DataGeometry, DEFAULT_GEOMETRY } from './geometry.js';
 
 export const TREE_NAMES = ['colls', 'onodes', 'extents', 'xattrs', 'omap', 'names', 'refs', 'dead'] as const;
 export type TreeName = (typeof TREE_NAMES)[number];
@@ -47,13 +48,16 @@ export class EngineState {
   lazyRecordsMin = LAZY_RECORDS_MIN;
   /** The reservation the transaction being applied draws from. */
   activeReservation: Reservation | undefined;
+  /** Allocation unit, checksum block and data block (engine/geometry.ts), from the superblock. */
+  readonly geometry: DataGeometry;
 
   constructor(
     readonly device: BlockDevice,
     readonly allocator: Allocator,
     treeHeaders: Uint8Array[] | undefined,
-    init: { nextNid: number; floor: number; generation: number; cacheBytes: number },
+    init: { nextNid: number; floor: number; generation: number; cacheBytes: number; geometry?: DataGeometry },
   ) {
+    this.geometry = init.geometry ?? DEFAULT_GEOMETRY;
     this.pageStore = new DevicePageStore(device, allocator, () => this.freeGeneration());
     // Verified clean pages are cached up to cacheBytes (dirty ones live in the page store until
     // the next checkpoint, bounded by the checkpoint policy's dirtyBytesMax).
@@ -73,13 +77,17 @@ export class EngineState {
     return this.activeReservation === undefined ? {} : { reservation: this.activeReservation };
   }
 
-  /** Bytes of a physical block not staged by a transaction: memory first, then the device. */
-  readBlockSync(pblock: number, csum: number, where: () => string): Buffer {
+  /**
+   * Bytes of a physical data block not staged by a transaction: memory first, then the device
+   * (every checksum block verified).
+   */
+  readBlockSync(pblock: number, csums: Uint32Array, where: (at: number) => string): Buffer {
     const cached = this.deferredData.get(pblock) ?? this.inflightData.get(pblock);
     if (cached !== undefined) return cached;
-    const buf = Buffer.allocUnsafe(BLOCK_BYTES);
-    this.device.readSync(pblock * BLOCK_BYTES, buf);
-    verifyBlock(buf, csum, where);
+    const { blockBytes, csumBlockBytes } = this.geometry;
+    const buf = Buffer.allocUnsafe(blockBytes);
+    this.device.readSync(pblock * blockBytes, buf);
+    verifyCsumBlocks(buf, csums, csumBlockBytes, where);
     return buf;
   }
 
@@ -103,8 +111,9 @@ export class EngineState {
         this.deferredData.set(pblock, block.bytes);
       }
     }
+    const blockBytes = this.geometry.blockBytes;
     for (const extent of ctx.frees) {
-      for (let p = extent.offset / BLOCK_BYTES; p < (extent.offset + extent.length) / BLOCK_BYTES; p++) {
+      for (let p = extent.offset / blockBytes; p < (extent.offset + extent.length) / blockBytes; p++) {
         this.deferredData.delete(p);
       }
     }
@@ -119,7 +128,7 @@ export class EngineState {
 
   /** Bytes of state only in memory (checkpoint trigger). */
   get dirtyBytes(): number {
-    return this.pageStore.dirtyBytes + this.deferredData.size * BLOCK_BYTES;
+    return this.pageStore.dirtyBytes + this.deferredData.size * this.geometry.blockBytes;
   }
 }
 

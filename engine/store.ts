@@ -37,7 +37,7 @@ import { applyOp, MissingCollection } from './apply.js';
 import { extentsIn } from './data.js';
 import { cloneDiff } from './clone-diff.js';
 import { encodeRecord } from './record.js';
-import { BLOCK_BYTES, TxnContext, verifyBlock } from './txn-context.js';
+import { TxnContext, verifyBlock } from './txn-context.js';
 import { writeBlockRuns } from './page-store.js';
 import type { EngineState } from './state.js';
 import { Checkpointer, type CheckpointPolicy } from './checkpoint.js';
@@ -216,7 +216,7 @@ export class EbofsStore implements ObjectStore {
    * they are on the device.
    */
   private async writeLargeBlocks(blocks: Map<number, Buffer>): Promise<void> {
-    await writeBlockRuns(this.state.device, blocks, true);
+    await writeBlockRuns(this.state.device, blocks, true, this.state.geometry.blockBytes);
     for (const [id, bytes] of blocks) if (this.state.inflightData.get(id) === bytes) this.state.inflightData.delete(id);
   }
 
@@ -260,28 +260,35 @@ export class EbofsStore implements ObjectStore {
     return this.readData(onode.nid, offset, n, label);
   }
 
+  /**
+   * Reads object data: per extent record, the whole checksum blocks holding the requested
+   * bytes, each verified (blocks still in memory are authoritative and need no check).
+   */
   private async readData(nid: number, offset: number, length: number, label: string): Promise<Buffer> {
     const out = Buffer.alloc(length);
-    const b0 = Math.floor(offset / BLOCK_BYTES);
-    const b1 = Math.ceil((offset + length) / BLOCK_BYTES);
-    const extents = extentsIn(this.trees.extents.current, nid, b0, b1, label);
+    const { blockBytes: B, csumBlockBytes: C } = this.state.geometry;
+    const end = offset + length;
+    const extents = extentsIn(this.trees.extents.current, nid, Math.floor(offset / B), Math.ceil(end / B), label);
     this.checkpointer.beginRead();
     try {
       for (const e of extents) {
-        const from = Math.max(e.lblock, b0);
-        const to = Math.min(e.lblock + e.count, b1);
-        const blocks = Buffer.alloc((to - from) * BLOCK_BYTES);
-        const first = e.pblock + (from - e.lblock);
-        await this.readPhysical(first, blocks);
-        for (let b = from; b < to; b++) {
-          const block = blocks.subarray((b - from) * BLOCK_BYTES, (b - from + 1) * BLOCK_BYTES);
-          const cached = this.state.deferredData.get(e.pblock + b - e.lblock) ?? this.state.inflightData.get(e.pblock + b - e.lblock);
-          if (cached !== undefined) cached.copy(block);
-          else verifyBlock(block, e.csums[b - e.lblock]!, () => `${label} offset ${b * BLOCK_BYTES}`);
-          const start = Math.max(offset, b * BLOCK_BYTES);
-          const end = Math.min(offset + length, (b + 1) * BLOCK_BYTES);
-          block.copy(out, start - offset, start - b * BLOCK_BYTES, end - b * BLOCK_BYTES);
+        const base = e.lblock * B;
+        const lo = Math.max(offset, base);
+        const hi = Math.min(end, base + e.count * B);
+        if (lo >= hi) continue;
+        const c0 = Math.floor(lo / C);
+        const c1 = Math.ceil(hi / C);
+        const bytes = Buffer.alloc((c1 - c0) * C);
+        await this.readPhysical(e.pblock * B + (c0 * C - base), bytes);
+        for (let c = c0; c < c1; c++) {
+          const chunk = bytes.subarray((c - c0) * C, (c - c0 + 1) * C);
+          const b = Math.floor((c * C - base) / B);
+          const cached = this.state.deferredData.get(e.pblock + b) ?? this.state.inflightData.get(e.pblock + b);
+          const inBlock = c * C - base - b * B;
+          if (cached !== undefined) cached.copy(chunk, 0, inBlock, inBlock + C);
+          else verifyBlock(chunk, e.csums[(c * C - base) / C]!, () => `${label} offset ${c * C}`);
         }
+        bytes.copy(out, lo - offset, lo - c0 * C, hi - c0 * C);
       }
     } finally {
       this.checkpointer.endRead();
@@ -289,14 +296,14 @@ export class EbofsStore implements ObjectStore {
     return out;
   }
 
-  /** Reads physical blocks, skipping the device when every block is still in memory. */
-  private async readPhysical(first: number, target: Buffer): Promise<void> {
-    const count = target.byteLength / BLOCK_BYTES;
+  /** Reads device bytes at `at`, skipping the device when every data block is still in memory. */
+  private async readPhysical(at: number, target: Buffer): Promise<void> {
+    const B = this.state.geometry.blockBytes;
     let inMemory = true;
-    for (let i = 0; i < count && inMemory; i++) {
-      inMemory = this.state.deferredData.has(first + i) || this.state.inflightData.has(first + i);
+    for (let p = Math.floor(at / B); p * B < at + target.byteLength && inMemory; p++) {
+      inMemory = this.state.deferredData.has(p) || this.state.inflightData.has(p);
     }
-    if (!inMemory) await this.state.device.read(first * BLOCK_BYTES, target);
+    if (!inMemory) await this.state.device.read(at, target);
   }
 
   async stat(cid: CollectionId, oid: ObjectRef): Promise<ObjectStat> {
@@ -430,9 +437,10 @@ export class EbofsStore implements ObjectStore {
     if (end <= offset) return out;
     if (onode.inline !== undefined) return [{ offset, length: end - offset }];
     const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
-    for (const e of extentsIn(this.trees.extents.current, onode.nid, Math.floor(offset / BLOCK_BYTES), Math.ceil(end / BLOCK_BYTES), label)) {
-      const lo = Math.max(offset, e.lblock * BLOCK_BYTES);
-      const hi = Math.min(end, (e.lblock + e.count) * BLOCK_BYTES);
+    const B = this.state.geometry.blockBytes;
+    for (const e of extentsIn(this.trees.extents.current, onode.nid, Math.floor(offset / B), Math.ceil(end / B), label)) {
+      const lo = Math.max(offset, e.lblock * B);
+      const hi = Math.min(end, (e.lblock + e.count) * B);
       if (lo >= hi) continue;
       const last = out[out.length - 1];
       if (last !== undefined && last.offset + last.length === lo) out[out.length - 1] = { offset: last.offset, length: hi - last.offset };
@@ -444,11 +452,11 @@ export class EbofsStore implements ObjectStore {
   async cloneDiff(cid: CollectionId, a: ObjectRef, b: ObjectRef): Promise<Extent[]> {
     const x = this.lookup(cid, a);
     const y = this.lookup(cid, b);
-    return cloneDiff(this.trees.extents.current, x, y, `${cid}/${formatGhobject(normalizeObjectId(a))}`);
+    return cloneDiff(this.trees.extents.current, x, y, `${cid}/${formatGhobject(normalizeObjectId(a))}`, this.state.geometry.blockBytes);
   }
 
   /**
-   * Space: `allocated` = data blocks in use (shared blocks once, garbage awaiting reclamation
+   * Space: `allocated` = data blocks in use, in bytes (shared blocks once, garbage awaiting reclamation
    * included), `dataStored` = sum of object sizes, `omapAllocated` = omap keys and values as
    * stored, `internalMetadata` = every other used byte (metadata pages, journal, superblocks,
    * free map, frees waiting for a checkpoint). `available` is what an ordinary (unreserved)
@@ -460,7 +468,7 @@ export class EbofsStore implements ObjectStore {
     const total = this.state.device.sizeBytes;
     const c = this.state.counters;
     const used = total - stats.freeBytes - stats.reservedBytes;
-    const data = c.dataBlocks * BLOCK_BYTES;
+    const data = c.dataBlocks * this.state.geometry.blockBytes;
     return {
       total, available: stats.allocatableBytes, reserved: stats.reservedBytes,
       allocated: data, dataStored: c.storedBytes, omapAllocated: c.omapBytes, internalMetadata: used - data,

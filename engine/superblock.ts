@@ -20,10 +20,11 @@
  *       16   16 bytes  fsid (random at mkfs)
  *       32    8 u64    device size in bytes (as formatted)
  *       40    4 u32    block size (4096)
- *       44    4 u32    allocation unit bytes
+ *       44    4 u32    allocation unit bytes: power of two, 4 KiB..1 MiB (engine/geometry.ts)
  *       48    4 u32    stripe unit bytes
  *       52    4 u32    stripe width (data disks)
- *       56    4 u32    checksum block bytes (4096)
+ *       56    4 u32    checksum block bytes: power of two, 4 KiB..1 MiB; the data block (extent
+ *                      records' unit) is max(allocation unit, checksum block)
  *       60    4 u32    free-map blob's first extent, bytes
  *       64    8 u64    journal ring offset
  *       72    8 u64    journal ring bytes
@@ -40,14 +41,15 @@
  *     4056    8 u64    replay cursor link: xxh64 of the journal record header just before the
  *                      cursor (journal/types.ts), so a stale record of an earlier incarnation
  *                      sitting exactly at the cursor never replays
- *     4064    8 u64    space counters (space-accounting.ts): data blocks
+ *     4064    8 u64    space counters (space-accounting.ts): data blocks (of the data block size)
  *     4072    8 u64    stored bytes (sum of object sizes)
  *     4080    8 u64    omap bytes
  *     4088    4 u32    1 when the counters are valid (0: a store made before them; mount recounts)
  *     4092    4 u32    xxh32 of bytes 0..4091
  *
- * Invariants: the checksum matches; version is known; the geometry agrees with the device; the
- * journal ring lies between the superblocks and the data region; the tree headers decode.
+ * Invariants: the checksum matches; version is known; the geometry agrees with the device and
+ * obeys engine/geometry.ts (stores made before it was configurable hold 4096/4096 there, the
+ * default, so they decode and mount unchanged); the journal ring lies between the superblocks and the data region; the tree headers decode.
  * A checkpoint writes the copy the current generation does not use, so a torn superblock
  * write can never destroy the last good one: mount takes the valid copy with the highest
  * generation and ignores a damaged one (fsck reports it).
@@ -56,6 +58,7 @@ import { checksum32 } from '../common/checksum.js';
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
 import type { SpaceCounters } from './space-accounting.js';
+import { geometryOf } from './geometry.js';
 
 export const SUPERBLOCK_MAGIC = 0x42534245;
 export const SUPERBLOCK_VERSION = 1;
@@ -163,6 +166,7 @@ export function decodeSuperblock(buf: Buffer, where: string): Superblock {
   if (version !== SUPERBLOCK_VERSION || (buf.readUInt16LE(6) & ~SUPERBLOCK_FLAGS_KNOWN) !== 0) {
     throw new EbofsError('EFORMAT', `superblock format version ${version} is not supported`, { location: where });
   }
+  geometryOf({ allocUnitBytes: buf.readUInt32LE(44), csumBlockBytes: buf.readUInt32LE(56) }, where);
   const count = buf.readUInt32LE(132);
   if (count > SUPERBLOCK_TREES_MAX) throw new CorruptionError('ECORRUPT', `tree count ${count}`, { location: where });
   const trees: Uint8Array[] = [];

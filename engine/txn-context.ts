@@ -14,6 +14,10 @@ import type { EngineState } from './state.js';
 import { addRefs, dropRefs } from './refs.js';
 import { AccountedBatch, measureOmap, measureOnode } from './space-accounting.js';
 
+/**
+ * The device block (superblocks, journal, metadata pages, free-map blob). Object data goes in
+ * data blocks of `state.geometry.blockBytes` (engine/geometry.ts), 4096 by default.
+ */
 export const BLOCK_BYTES = 4096;
 
 /** A block written by this transaction: its bytes, and whether it goes out before the record. */
@@ -90,24 +94,29 @@ export class TxnContext {
     return out;
   }
 
-  /** Allocates data blocks (several extents if fragmented). */
+  /** Allocates data blocks (several extents if fragmented, each aligned to the data block). */
   allocateBlocks(count: number): Extent[] {
+    const blockBytes = this.state.geometry.blockBytes;
     const options = this.state.reservationFor(this);
     if (options.reservation !== undefined && this.drawnFrom === undefined) {
       this.drawnFrom = options.reservation;
       this.reservedBefore = options.reservation.remainingBytes;
     }
-    const extents = this.state.allocator.allocate(count * BLOCK_BYTES, this.releasing ? { ...options, privileged: true } : options);
+    const aligned = blockBytes > BLOCK_BYTES ? { ...options, alignBytes: blockBytes } : options;
+    const extents = this.state.allocator.allocate(count * blockBytes, this.releasing ? { ...aligned, privileged: true } : aligned);
     this.allocated.push(...extents);
     this.dataBlocksDelta += count;
     return extents;
   }
 
-  /** The bytes of physical block `pblock` as of this transaction (checksum-verified). */
-  readBlockSync(pblock: number, csum: number, where: () => string): Buffer {
+  /**
+   * The bytes of physical data block `pblock` as of this transaction, every checksum block of
+   * it verified against `csums` (`where(at)` names byte `at` of the block).
+   */
+  readBlockSync(pblock: number, csums: Uint32Array, where: (at: number) => string): Buffer {
     const staged = this.newBlocks.get(pblock);
     if (staged !== undefined) return staged.bytes;
-    return this.state.readBlockSync(pblock, csum, where);
+    return this.state.readBlockSync(pblock, csums, where);
   }
 
   /** Drops one mapping of physical blocks [pblock, pblock + count): frees what no record maps. */
@@ -126,7 +135,8 @@ export class TxnContext {
     // replaces them: its journaled placement maps them at replay, and that later op's
     // read-modify-write reads them back from the device.
     for (let i = 0; i < count; i++) if (this.newBlocks.get(pblock + i)?.large !== true) this.newBlocks.delete(pblock + i);
-    this.frees.push({ offset: pblock * BLOCK_BYTES, length: count * BLOCK_BYTES });
+    const blockBytes = this.state.geometry.blockBytes;
+    this.frees.push({ offset: pblock * blockBytes, length: count * blockBytes });
   }
 
   abort(): void {
@@ -141,7 +151,17 @@ export class TxnContext {
   }
 }
 
-/** Verifies a block read from the device against its extent-map checksum. */
+/**
+ * Verifies consecutive checksum blocks of `csumBlockBytes` in `bytes` against `csums`;
+ * `where(at)` names the block at byte `at` of `bytes` in the error.
+ */
+export function verifyCsumBlocks(bytes: Uint8Array, csums: Uint32Array, csumBlockBytes: number, where: (at: number) => string): void {
+  for (let i = 0; i < csums.length; i++) {
+    verifyBlock(bytes.subarray(i * csumBlockBytes, (i + 1) * csumBlockBytes), csums[i]!, () => where(i * csumBlockBytes));
+  }
+}
+
+/** Verifies a checksum block read from the device against its extent-map checksum. */
 export function verifyBlock(bytes: Uint8Array, csum: number, where: () => string): void {
   const actual = checksum32(bytes);
   if (actual !== csum) {
