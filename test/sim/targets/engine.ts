@@ -12,6 +12,10 @@
  * MemStore fed some prefix of the accepted vectors that includes every acknowledged one —
  * every committed transaction present, nothing of an uncommitted one visible beyond that
  * prefix. The model tries the prefixes from the acknowledged count upward.
+ *
+ * Geometry (engine/geometry.ts): about one run in three formats with a non-default allocation
+ * unit and checksum block (picked from GEOMETRIES by a second generator seeded from the run's
+ * seed, so the main sequence — and every default-geometry run — is unchanged).
  */
 import { FaultDevice, MemDevice } from '../../../engine/device/index.js';
 import { mkfs, open } from '../../../engine/lifecycle.js';
@@ -23,6 +27,19 @@ import { Random } from '../../../common/random.js';
 import { randomTransaction, worldSetup } from '../../conformance/random-txn.js';
 import type { CheckpointPolicy } from '../../../engine/checkpoint.js';
 import type { SimRunContext, SimTarget } from '../target.js';
+
+/** Non-default geometries the campaign picks from: [allocation unit, checksum block]. */
+const GEOMETRIES: readonly (readonly [number, number])[] = [
+  [64 * 1024, 16 * 1024], [4096, 64 * 1024], [16 * 1024, 4096], [64 * 1024, 64 * 1024], [32 * 1024, 8192],
+];
+
+/** The geometry of a run: the default on two runs in three. */
+function geometryFor(seed: number): { allocUnitBytes?: number; csumBlockBytes?: number } {
+  const rng = new Random((seed ^ 0x5eed6e0) >>> 0);
+  if (!rng.chance(1 / 3)) return {};
+  const [allocUnitBytes, csumBlockBytes] = rng.pick(GEOMETRIES);
+  return { allocUnitBytes, csumBlockBytes };
+}
 
 interface Queued {
   ts: Transaction[];
@@ -53,7 +70,9 @@ class Run {
 
   async start(): Promise<void> {
     // Some runs scrub freed space: a zeroing that hit a live block would show as a mismatch.
-    await mkfs(this.medium, { journalBytes: this.rng.pick([1, 2, 4]) * 1024 * 1024, scrubFreed: this.rng.chance(0.3) });
+    const geometry = geometryFor(this.ctx.seed);
+    if (geometry.allocUnitBytes !== undefined) this.ctx.log(`geometry ${geometry.allocUnitBytes}/${geometry.csumBlockBytes}`);
+    await mkfs(this.medium, { journalBytes: this.rng.pick([1, 2, 4]) * 1024 * 1024, scrubFreed: this.rng.chance(0.3), ...geometry });
     this.medium = this.medium.reopen();
     const device = new FaultDevice(this.medium, { seed: this.rng.u32(), latency: this.latency });
     const store = await open(device, { checkpoint: this.checkpoint, journalNonce: BigInt(this.rng.u32()) });
