@@ -143,7 +143,13 @@ function randomOp(r: Random, t: Transaction): void {
       case 2: t.zero(C, a, off, len); break;
       case 3: t.truncate(C, a, off); break;
       case 4: t.clone(C, a, b); break;
-      case 5: t.cloneRange(C, a, b, r.chance(0.5) ? r.int(16) * 4096 : r.int(40_000), r.int(100_000), off); break;
+      case 5: {
+        // Offsets agreeing modulo 4 KiB or 64 KiB (sharing on either geometry), or not at all.
+        const unit = r.pick([4096, 65536]);
+        const source = r.chance(0.5) ? r.int(4) * unit : r.int(40_000);
+        t.cloneRange(C, a, b, source, r.int(200_000), r.chance(0.5) ? r.int(4) * unit : off);
+        break;
+      }
       case 6: t.remove(C, a); break;
       default: t.write(C, a, off, r.bytes(r.range(64 * 1024, 300_000))); break;
     }
@@ -169,12 +175,16 @@ async function checkDiffs(t: ExecutionContext, store: ObjectStore, label: string
   }
 }
 
-test('clone-heavy random transactions match MemStore, through remounts, with exact refcounts', async (t) => {
+const GEOMETRIES: readonly [string, EbofsOptions][] = [
+  ['', {}], [' (allocUnit 64K, csumBlock 16K)', { allocUnitBytes: 64 * 1024, csumBlockBytes: 16 * 1024 }],
+];
+
+for (const [label, geometry] of GEOMETRIES) test(`clone-heavy random transactions match MemStore, through remounts, with exact refcounts${label}`, async (t) => {
   const seed = process.env['EBOFS_SEED'] !== undefined ? Number(process.env['EBOFS_SEED']) : freshSeed();
   t.log(`seed ${seed} (EBOFS_SEED=${seed} replays)`);
   const r = new Random(seed);
   const device = new MemDevice(256 * MiB);
-  await mkfs(device, { journalBytes: 4 * MiB });
+  await mkfs(device, { journalBytes: 4 * MiB, ...geometry });
   let ebofs = await open(device.reopen(), { checkpoint: { intervalMs: 0, reclaimStepRecords: 3, lazyRecordsMin: 2 } });
   const mem = new MemStore();
   const both = async (tx: Transaction): Promise<[string, string]> => {
