@@ -17,7 +17,12 @@ Creates an empty ebofs store at <path> (a file, created sparse, or a block devic
 options:
   --size <size>          device size (default: 1G for a new file, else the device's size)
   --journal <size>       journal ring size (default: size/16, between 1M and 256M)
-  --stripe-unit <size>   stripe unit for stripe-aware allocation (default: 4K)
+  --alloc-unit <size>    allocation unit, like bluestore_min_alloc_size: a power of two,
+                         4K..1M (default: 4K)
+  --csum-block <size>    checksum block, like bluestore_csum_block_size: a power of two,
+                         4K..1M, at most 64 per allocation unit (default: 4K)
+  --stripe-unit <size>   stripe unit for stripe-aware allocation (default: 4K; a multiple
+                         of the larger of --alloc-unit and --csum-block)
   --stripe-width <n>     data disks per stripe (default: 1; needs --stripe-unit)
   --scrub-freed          zero freed space before it is reused (deleted data never lingers
                          in free space; costs a write of every freed byte)
@@ -39,6 +44,7 @@ export const mkfsCommand: Command = {
   positionalNames: ['<path>'],
   options: {
     size: { type: 'string' }, journal: { type: 'string' }, 'stripe-unit': { type: 'string' },
+    'alloc-unit': { type: 'string' }, 'csum-block': { type: 'string' },
     'stripe-width': { type: 'string' }, force: { type: 'boolean' }, 'scrub-freed': { type: 'boolean' },
   },
   async run(args, io) {
@@ -47,10 +53,14 @@ export const mkfsCommand: Command = {
     const size = sizeOption(args, 'size', USAGE);
     const journal = sizeOption(args, 'journal', USAGE);
     const stripeUnit = sizeOption(args, 'stripe-unit', USAGE);
+    const allocUnit = sizeOption(args, 'alloc-unit', USAGE);
+    const csumBlock = sizeOption(args, 'csum-block', USAGE);
     const widthText = args.values['stripe-width'];
     if (size !== undefined) options.sizeBytes = size;
     if (journal !== undefined) options.journalBytes = journal;
     if (stripeUnit !== undefined) options.stripeUnitBytes = stripeUnit;
+    if (allocUnit !== undefined) options.allocUnitBytes = allocUnit;
+    if (csumBlock !== undefined) options.csumBlockBytes = csumBlock;
     if (typeof widthText === 'string') {
       const width = Number(widthText);
       if (!Number.isInteger(width) || width < 1) {

@@ -19,6 +19,9 @@ export interface StoreFacts {
   readonly generation: number;
   readonly deviceBytes: number;
   readonly blockBytes: number;
+  /** Allocation unit and checksum block (engine/geometry.ts). */
+  readonly allocUnitBytes: number;
+  readonly csumBlockBytes: number;
   readonly stripeUnitBytes: number;
   readonly stripeWidth: number;
   readonly journalBytes: number;
@@ -55,7 +58,8 @@ export async function storeFacts(store: EbofsStore, path: string): Promise<Store
   }
   return {
     path, fsid: sb.fsid.toString('hex'), generation: sb.generation, deviceBytes: sb.deviceBytes,
-    blockBytes: sb.blockBytes, stripeUnitBytes: sb.stripeUnitBytes, stripeWidth: sb.stripeWidth,
+    blockBytes: sb.blockBytes, allocUnitBytes: sb.allocUnitBytes, csumBlockBytes: sb.csumBlockBytes,
+    stripeUnitBytes: sb.stripeUnitBytes, stripeWidth: sb.stripeWidth,
     journalBytes: sb.journalBytes, floor: await store.getFloor(), scrubFreed: store.state.scrubFreed,
     reclaimBacklog: store.state.trees.dead.current.count, sharedRuns: store.state.trees.refs.current.count,
     cache: store.state.pager.cacheStats(), statfs: await store.statfs(), collections,
@@ -72,6 +76,7 @@ export function formatFacts(facts: StoreFacts, collectionLinesMax = 64): string 
     `generation  ${facts.generation}`,
     `device      ${formatSize(facts.deviceBytes)} (block ${formatSize(facts.blockBytes)}, ` +
       `stripe ${formatSize(facts.stripeUnitBytes)} x ${facts.stripeWidth})`,
+    `data units  allocation unit ${formatSize(facts.allocUnitBytes)}, checksum block ${formatSize(facts.csumBlockBytes)}`,
     `journal     ${formatSize(facts.journalBytes)}`,
     `space       ${formatSize(s.allocated + s.internalMetadata)} used, ${formatSize(s.available)} available, ` +
       `${formatSize(s.reserved)} reserved of ${formatSize(s.total)}`,

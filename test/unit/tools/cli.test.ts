@@ -79,6 +79,26 @@ test('mkfs, run, fsck and stat --json on a fresh store', async (t) => {
   }
 });
 
+test('mkfs --alloc-unit and --csum-block: the store gets that geometry; bad values are EINVAL, nothing created', async (t) => {
+  const dir = await tempDir();
+  try {
+    const store = join(dir, 'geo.img');
+    const made = await cli('mkfs', store, '--size', '64M', '--journal', '4M', '--alloc-unit', '64K', '--csum-block', '16K');
+    t.is(made.code, 0, made.err);
+    t.regex(made.out, /allocation unit 64 KiB, checksum block 16 KiB/);
+    const stat = await cli('stat', store, '--json');
+    const facts = JSON.parse(stat.out) as { allocUnitBytes: number; csumBlockBytes: number };
+    t.deepEqual([facts.allocUnitBytes, facts.csumBlockBytes], [65536, 16384]);
+    const bad = join(dir, 'bad.img');
+    const r = await cli('mkfs', bad, '--size', '64M', '--alloc-unit', '48K');
+    t.is(r.code, 1);
+    t.regex(r.err, /^ebofs: EINVAL: allocation unit 49152 is not a power of two/);
+    t.is(await cli('stat', bad).then((x) => x.code), 1, 'no store made');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad command lines exit 2 with a usage message', async (t) => {
   for (const argv of [[], ['frobnicate'], ['fsck'], ['fsck', 'a', 'b'], ['mkfs', 'x', '--size', '12Q'],
     ['run', '--clients', '0'], ['run', '--bogus'], ['stat', 'x', '--json=3']]) {
