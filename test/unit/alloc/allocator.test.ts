@@ -301,3 +301,33 @@ test('unallocate returns an unpublished allocation at once and refunds its reser
   t.is(a.stats().reservedBytes, 0, 'a released reservation is not refilled');
   clean(t, a);
 });
+
+test('aligned requests (alignBytes) get extents that start and end on the alignment', (t) => {
+  const a = make({ capacityBytes: 4 * MiB });
+  const A = 64 * KiB;
+  a.allocate(12 * KiB); // the cursor is now unaligned
+  const one = a.allocate(100 * KiB, { alignBytes: A });
+  t.deepEqual(one.map((e) => [e.offset % A, e.length % A]), [[0, 0]], 'rounded up to 128 KiB, one aligned extent');
+  t.is(total(one), 128 * KiB);
+  // Fragment the rest into unaligned pieces: every other 60 KiB run is taken, holes of 4 KiB...
+  const pieces: Extent[] = [];
+  for (;;) {
+    try {
+      pieces.push(...a.allocate(60 * KiB, { contiguous: true }), ...a.allocate(4 * KiB, { contiguous: true }));
+    } catch {
+      break;
+    }
+  }
+  for (const [i, e] of pieces.entries()) if (i % 2 === 1) a.free([e], 1);
+  a.markDurable(1);
+  // ... so 4 KiB is free in many places, but no aligned 64 KiB block: an aligned request fails typed.
+  t.true(a.stats().freeBytes >= A);
+  t.throws(() => a.allocate(A, { alignBytes: A }), { message: /ENOSPC/ });
+  for (const [i, e] of pieces.entries()) if (i % 2 === 0) a.free([e], 2);
+  a.markDurable(2);
+  const many = a.allocate(1024 * KiB, { alignBytes: A });
+  t.true(many.every((e) => e.offset % A === 0 && e.length % A === 0), JSON.stringify(many));
+  t.is(total(many), 1024 * KiB);
+  for (const bad of [3 * KiB, 6 * KiB, 12 * KiB, 1.5 * A]) t.throws(() => a.allocate(A, { alignBytes: bad }), { message: /EINVAL/ });
+  clean(t, a);
+});
