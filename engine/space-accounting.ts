@@ -2,9 +2,9 @@
  * engine/space-accounting.ts: the space counters statfs reports, kept exact per transaction and
  * persisted in the superblock (superblock.ts, "space counters").
  *
- *   dataBlocks    physical data blocks referenced by extent records (shared blocks once,
- *                 garbage awaiting reclamation included): +1 per block allocated for data,
- *                 -1 per block freed
+ *   dataBlocks    physical data blocks (of the store's data block size, engine/geometry.ts)
+ *                 referenced by extent records (shared blocks once, garbage awaiting
+ *                 reclamation included): +1 per block allocated for data, -1 per block freed
  *   storedBytes   sum of object sizes (onode size fields)
  *   omapBytes     sum of key + value bytes of the omap tree (headers, keys, values as stored)
  *
