@@ -22,6 +22,10 @@ export {
   EbofsError, CorruptionError, AssertionError, ERROR_CODES, isErrorCode, type ErrorCode,
 } from '../common/errors.js';
 export { mkfs, open, type EbofsOptions, STORE_SIZE_DEFAULT_BYTES } from './lifecycle.js';
+export {
+  GEOMETRY_BYTES_MIN, GEOMETRY_BYTES_MAX, ALLOC_UNIT_BYTES_DEFAULT, CSUM_BLOCK_BYTES_DEFAULT, CSUMS_PER_BLOCK_MAX,
+  type DataGeometry,
+} from './geometry.js';
 export { EbofsStore } from './store.js';
 export type { FsckFinding, FsckOptions } from './fsck.js';
 export type { CheckpointPolicy } from './checkpoint.js';

@@ -12,7 +12,8 @@ import {
 test('public entry exports the object model, MemStore and errors', async (t) => {
   for (const name of ['MemStore', 'Transaction', 'TransactionError', 'EbofsError', 'CorruptionError', 'encodeOidKey',
     'decodeOidKey', 'compareGhobjects', 'parseCollectionId', 'cephObjectHash', 'validateTransactions',
-    'dumpStoreState', 'OBJECT_SIZE_BYTES_MAX', 'OP_TAGS', 'CEPH_NOSNAP']) {
+    'dumpStoreState', 'OBJECT_SIZE_BYTES_MAX', 'OP_TAGS', 'CEPH_NOSNAP', 'GEOMETRY_BYTES_MIN', 'GEOMETRY_BYTES_MAX',
+    'ALLOC_UNIT_BYTES_DEFAULT', 'CSUM_BLOCK_BYTES_DEFAULT', 'CSUMS_PER_BLOCK_MAX']) {
     t.true(name in ebofs, name);
   }
   const store: ObjectStore = new MemStore();
