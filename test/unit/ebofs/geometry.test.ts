@@ -17,7 +17,7 @@ import { mkfs, open, type EbofsOptions } from '../../../engine/lifecycle.js';
 import type { EbofsStore } from '../../../engine/store.js';
 import { Transaction } from '../../../engine/transaction.js';
 import { extentsIn, type MappedExtent } from '../../../engine/data.js';
-import { decodeOnode } from '../../../engine/meta-keys.js';
+import { decodeExtent, decodeOnode, encodeExtent } from '../../../engine/meta-keys.js';
 import { encodeOnodeKey } from '../../../engine/oid-key.js';
 import { normalizeObjectId, type ObjectId } from '../../../engine/types.js';
 import { SUPERBLOCK_OFFSETS } from '../../../engine/superblock.js';
@@ -176,6 +176,23 @@ test('16 KiB checksum blocks in a 64 KiB unit: reads verify only the blocks they
   // A 4 KiB overwrite of checksum block 3 rewrites the whole data block: the bad block 1 is read back.
   t.is(await codeOf(store.queueTransaction(new Transaction().write(C, o, 49152, random.bytes(4096)))), 'ECHECKSUM');
   await store.close();
+});
+
+test('fsck names an extent record whose checksum count does not match the geometry', async (t) => {
+  const store = await open(await format({ allocUnitBytes: 64 * KIB, csumBlockBytes: 16 * KIB }), QUIET);
+  await store.queueTransaction(new Transaction().createCollection(C, 0).write(C, { pool: 1, name: 'x' }, 0, Buffer.alloc(128 * KIB, 7)));
+  t.deepEqual(await store.fsck({ deep: true }), []);
+  const [entry] = [...store.state.trees.extents.current.range()];
+  const rec = decodeExtent(entry!.value, 'test');
+  t.is(rec.csums.length, rec.count * 4);
+  const batch = store.state.trees.extents.begin();
+  // Same blocks, one checksum per 64 KiB block: decodable, but not this store's geometry.
+  batch.put(entry!.key, encodeExtent({ pblock: rec.pblock, count: rec.count, csums: rec.csums.subarray(0, rec.count) }));
+  batch.commit();
+  const findings = await store.fsck();
+  t.true(findings.some((f) => f.code === 'ECORRUPT' && f.location.includes('x') && /has 2 checksums, not 8/.test(f.message)),
+    JSON.stringify(findings));
+  await store.close().catch(() => undefined);
 });
 
 test('a superblock with an impossible geometry does not mount (ECORRUPT)', async (t) => {
