@@ -10,6 +10,9 @@
  *   ----------------------   ---------------------------------------------------------
  *   u64be first pblock       u32 block count n (1..2^32-1), u32 references r (>= 2)
  *
+ * Blocks are data blocks (engine/geometry.ts: 4 KiB by default, the larger of the allocation
+ * unit and the checksum block), the unit extent records share in.
+ *
  * A block mapped by exactly one record has no entry, so an unshared store keeps an empty tree
  * and pays nothing. Ranges never overlap; adjacent ranges with the same count are merged when a
  * change touches them, so a clone of a contiguous object costs one entry, not one per extent
