@@ -303,7 +303,8 @@ export class Placer {
   private placeAligned(request: PlaceRequest, A: number): boolean {
     const n = request.units;
     const from = request.hint ?? (this.nextFitMode() ? this.cursor : null);
-    const at = (from === null ? null : this.firstAligned(from, n, A)) ?? this.bestAlignedTo(n, A);
+    const at = (from === null ? null : this.firstAligned(from, n, A)) ?? this.bestAlignedTo(n, A) ??
+      (request.contiguous ? this.scanAligned(n, A) : null);
     if (at !== null) {
       if (request.hint === null) this.advance(at + n);
       return this.take(at, n);
@@ -342,6 +343,17 @@ export class Placer {
     if (found !== null) return found;
     const sure = this.map.bestFit(n + A - 1);
     return sure === null ? null : alignUp(sure.start, A);
+  }
+
+  /** Exhaustive: the first A-aligned start of n free units (the bounded searches may miss one). */
+  private scanAligned(n: number, A: number): number | null {
+    let found: number | null = null;
+    this.map.forEach((start, length) => {
+      const aligned = alignUp(start, A);
+      if (aligned + n <= start + length) found = aligned;
+      return found === null;
+    });
+    return found;
   }
 
   /** Takes the A-aligned parts of free runs, largest first, until n units; false if short. */

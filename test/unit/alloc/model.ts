@@ -55,6 +55,22 @@ export class Model {
     return this.freeRuns().reduce((max, [, len]) => Math.max(max, len), 0);
   }
 
+  /** The `align`-aligned parts of the free runs, as lengths. */
+  alignedParts(align: number): number[] {
+    return this.freeRuns().map(([start, len]) => Math.floor((start + len) / align) * align - Math.ceil(start / align) * align)
+      .filter((len) => len > 0);
+  }
+
+  /** Fewest aligned parts that can hold `units` (largest first), or Infinity. */
+  greedyAlignedCount(units: number, align: number): number {
+    let sum = 0;
+    for (const [i, len] of this.alignedParts(align).sort((a, b) => b - a).entries()) {
+      sum += len;
+      if (sum >= units) return i + 1;
+    }
+    return Infinity;
+  }
+
   /** Fewest runs that can hold `units` (largest first), or Infinity. */
   greedyRunCount(units: number): number {
     const lengths = this.freeRuns().map(([, len]) => len).sort((a, b) => b - a);
@@ -221,19 +237,22 @@ export class Workload {
   private doAllocate(): void {
     const r = this.random;
     const u = this.model.unitBytes;
-    const units = this.requestUnits();
-    const bytes = units * u - (r.chance(0.3) ? r.int(u) : 0);
+    const asked = this.requestUnits();
+    const bytes = asked * u - (r.chance(0.3) ? r.int(u) : 0);
+    // Sometimes an aligned request (the engine's data blocks): rounded up to the alignment.
+    const align = u * 2 <= 1024 * 1024 && r.chance(0.15) ? r.pick([2, 4, 8, 16].filter((a) => a * u <= 1024 * 1024)) : 1;
+    const units = Math.ceil(asked / align) * align;
     const reservations = [...this.reservations.keys()];
     const reservation = reservations.length > 0 && r.chance(0.4) ? r.pick(reservations) : undefined;
     const contiguous = r.chance(0.2);
     const privileged = r.chance(0.1);
     const hint = r.chance(0.1) ? r.int(this.model.unitCount) * u + r.int(u) : undefined;
-    const expected = this.expectAllocate(units, reservation, contiguous, privileged);
+    const expected = this.expectAllocate(units, reservation, contiguous, privileged, align);
     const exempt = privileged || (reservation !== undefined && this.reservations.get(reservation)! > 0);
     const fullStripesBefore = this.model.fullStripes(this.stripeUnits);
     let extents: Extent[];
     try {
-      extents = this.allocator.allocate(bytes, { contiguous, privileged, reservation, hint });
+      extents = this.allocator.allocate(bytes, { contiguous, privileged, reservation, hint, ...(align > 1 ? { alignBytes: align * u } : {}) });
     } catch (err) {
       if (!isErrorCode(err, 'ENOSPC')) throw err;
       if (expected) this.fail(`allocate ${units} units failed unexpectedly: ${err.message}`);
@@ -241,7 +260,8 @@ export class Workload {
     }
     if (!expected) this.fail(`allocate ${units} units succeeded; model expected ENOSPC`);
     this.checkExtents(extents, units, contiguous, exempt);
-    if (!contiguous) this.checkStripes(extents, units, fullStripesBefore);
+    for (const e of extents) if (e.offset % (align * u) !== 0 || e.length % (align * u) !== 0) this.fail(`extent ${e.offset}+${e.length} not aligned to ${align} units`);
+    if (!contiguous && align === 1) this.checkStripes(extents, units, fullStripesBefore);
     for (const e of extents) this.model.set(e, USED);
     this.live.push(...extents);
     if (reservation !== undefined) {
@@ -253,10 +273,16 @@ export class Workload {
     this.placements.push(extents.map((e) => `${e.offset}+${e.length}`).join(','));
   }
 
-  private expectAllocate(units: number, reservation: Reservation | undefined, contiguous: boolean, privileged: boolean): boolean {
+  private expectAllocate(units: number, reservation: Reservation | undefined, contiguous: boolean, privileged: boolean, align = 1): boolean {
     const drawn = reservation === undefined ? 0 : Math.min(this.reservations.get(reservation)!, units);
     const budget = this.model.freeUnits() - this.model.reservedUnits - (privileged ? 0 : this.slackUnits);
     if (units - drawn > 0 && units - drawn > budget) return false;
+    if (align > 1) {
+      const parts = this.model.alignedParts(align);
+      if (parts.some((len) => len >= units)) return true;
+      if (contiguous) return false;
+      return drawn > 0 || privileged ? parts.reduce((a, b) => a + b, 0) >= units : this.model.greedyAlignedCount(units, align) <= this.limit;
+    }
     if (contiguous) return this.model.largestRun() >= units;
     if (drawn > 0 || privileged) return true;
     return this.model.greedyRunCount(units) <= this.limit;
