@@ -177,6 +177,7 @@ async function checkDiffs(t: ExecutionContext, store: ObjectStore, label: string
 
 const GEOMETRIES: readonly [string, EbofsOptions][] = [
   ['', {}], [' (allocUnit 64K, csumBlock 16K)', { allocUnitBytes: 64 * 1024, csumBlockBytes: 16 * 1024 }],
+  [' (allocUnit 4K, csumBlock 64K)', { allocUnitBytes: 4096, csumBlockBytes: 64 * 1024 }],
 ];
 
 for (const [label, geometry] of GEOMETRIES) test(`clone-heavy random transactions match MemStore, through remounts, with exact refcounts${label}`, async (t) => {
@@ -192,7 +193,7 @@ for (const [label, geometry] of GEOMETRIES) test(`clone-heavy random transaction
     return [await run(ebofs, tx), await run(mem, Transaction.fromOps(tx.ops))];
   };
   await both(new Transaction().createCollection(C, 0));
-  for (let step = 0; step < 120; step++) {
+  for (let step = 0; step < (label === '' ? 120 : 60); step++) {
     const tx = new Transaction();
     for (let n = r.range(1, 4); n > 0; n--) randomOp(r, tx);
     if (process.env['EBOFS_TRACE'] !== undefined) t.log(step, JSON.stringify(tx.ops.map((o) => ({ ...o, data: "data" in o ? o.data.byteLength : undefined })), (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
