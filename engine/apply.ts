@@ -6,11 +6,11 @@
  */
 import { assertNever } from '../common/assert.js';
 import { EbofsError, type ErrorCode } from '../common/errors.js';
-import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId } from './collection.js';
+import { collectionAdmits, parseCollectionId, splitMoves, type CollectionId, type ParsedCollectionId } from './collection.js';
 import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
 import { deleteOnode, getOnode, putOnode, scanOnodes, storedOnodeKey } from './onode-keys.js';
 import { type Op, type OpOf } from './types-ops.js';
-import { type Ghobject, formatGhobject } from './types.js';
+import { type Ghobject, type Where, ObjectLabel, formatGhobject } from './types.js';
 import { COLLECTION_COUNT_MAX, XATTR_BYTES_PER_OBJECT_MAX, XATTR_COUNT_PER_OBJECT_MAX } from './limits.js';
 import {
   type OnodeRecord, encodeOnode, nidRange, omapEntryBase, omapHeaderBase, xattrBase,
@@ -35,26 +35,35 @@ function collBits(ctx: TxnContext, cid: CollectionId): number {
 }
 
 function lookupOnode(ctx: TxnContext, cid: CollectionId, oid: Ghobject): OnodeRecord | undefined {
-  return getOnode(ctx.onodes, ctx.names, encodeOnodeKey(cid, oid), `onode ${cid}/${formatGhobject(oid)}`);
+  return getOnode(ctx.onodes, ctx.names, encodeOnodeKey(cid, oid), new ObjectLabel(cid, oid, 'onode '));
 }
 
 function find(ctx: TxnContext, cid: CollectionId, oid: Ghobject): Found {
   collBits(ctx, cid);
   const full = encodeOnodeKey(cid, oid);
-  const onode = getOnode(ctx.onodes, ctx.names, full, `onode ${cid}/${formatGhobject(oid)}`);
+  const onode = getOnode(ctx.onodes, ctx.names, full, new ObjectLabel(cid, oid, 'onode '));
   if (onode === undefined) fail('ENOENT', `no object ${formatGhobject(oid)}`);
   return { key: storedOnodeKey(full), onode };
 }
 
 function insert(ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord): Found {
-  return insertAt(ctx, cid, oid, onode, collBits(ctx, cid), encodeOnodeKey(cid, oid), `${cid}/${formatGhobject(oid)}`);
+  return insertAt(ctx, cid, oid, onode, collBits(ctx, cid), encodeOnodeKey(cid, oid), new ObjectLabel(cid, oid));
+}
+
+/** The last collection id parsed by parsedCid, and its parse (read only). */
+let lastParsed: { cid: CollectionId; parsed: ParsedCollectionId } | undefined;
+
+/** parseCollectionId(cid), remembering the last one (an object creation parses its collection's id). */
+function parsedCid(cid: CollectionId): ParsedCollectionId {
+  if (lastParsed?.cid !== cid) lastParsed = { cid, parsed: parseCollectionId(cid) };
+  return lastParsed.parsed;
 }
 
 /** insert() with the collection's bits, the onode key and the object's label already at hand. */
 function insertAt(
-  ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord, bits: number, full: Uint8Array, label: string,
+  ctx: TxnContext, cid: CollectionId, oid: Ghobject, onode: OnodeRecord, bits: number, full: Uint8Array, label: Where,
 ): Found {
-  if (!collectionAdmits(parseCollectionId(cid), bits, oid)) {
+  if (!collectionAdmits(parsedCid(cid), bits, oid)) {
     fail('EINVAL', `${formatGhobject(oid)} does not belong to ${cid} (bits ${bits})`);
   }
   fitKey(ctx, onode, storedOnodeKey(full).byteLength, label);
@@ -69,12 +78,13 @@ function emptyOnode(ctx: TxnContext): OnodeRecord {
 
 /**
  * The object, created empty when missing. One collection lookup, one key encoding and one
- * onode lookup; `label` (`cid/oid`, from where()) is built once per op by the caller.
+ * onode lookup; `label` (`cid/oid`, from where()) is made once per op by the caller and
+ * formatted only if an error needs it.
  */
-function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject, label = `${cid}/${formatGhobject(oid)}`): Found {
+function findOrCreate(ctx: TxnContext, cid: CollectionId, oid: Ghobject, label = new ObjectLabel(cid, oid)): Found {
   const bits = collBits(ctx, cid);
   const full = encodeOnodeKey(cid, oid);
-  const onode = getOnode(ctx.onodes, ctx.names, full, `onode ${label}`);
+  const onode = getOnode(ctx.onodes, ctx.names, full, label.withPrefix('onode '));
   if (onode !== undefined) return { key: storedOnodeKey(full), onode };
   return insertAt(ctx, cid, oid, emptyOnode(ctx), bits, full, label);
 }
@@ -83,15 +93,15 @@ function save(ctx: TxnContext, found: Found): void {
   ctx.onodes.put(found.key, encodeOnode(found.onode));
 }
 
-function where(op: { cid: CollectionId; oid: Ghobject }): string {
-  return `${op.cid}/${formatGhobject(op.oid)}`;
+function where(op: { cid: CollectionId; oid: Ghobject }): ObjectLabel {
+  return new ObjectLabel(op.cid, op.oid);
 }
 
 /**
  * Removes an object's onode and everything keyed by its nid: at once when that is little,
  * else in O(1) by a dead mark the reclaimer works off (reclaim.ts).
  */
-function destroy(ctx: TxnContext, found: Found, label: string): void {
+function destroy(ctx: TxnContext, found: Found, label: Where): void {
   deleteOnode(ctx.onodes, ctx.names, found.key, found.onode);
   const { nid } = found.onode;
   if (getDead(ctx.dead, nid) !== undefined || manyRecordsAbove(ctx.extents, nid, 0, ctx.state.lazyRecordsMin) ||
@@ -141,7 +151,7 @@ function truncateOp(ctx: TxnContext, op: OpOf<'truncate'>): void {
 }
 
 /** Copies data [from, from+length) of `source` to `target` at `to`, byte for byte. */
-function copyData(ctx: TxnContext, source: Found, target: Found, from: number, length: number, to: number, label: string): void {
+function copyData(ctx: TxnContext, source: Found, target: Found, from: number, length: number, to: number, label: Where): void {
   const chunk = 1024 * 1024;
   for (let pos = 0; pos < length; pos += chunk) {
     const n = Math.min(chunk, length - pos);
@@ -226,7 +236,7 @@ function moveObjects(ctx: TxnContext, from: CollectionId, to: CollectionId, pick
     if (lookupOnode(ctx, to, oid) !== undefined) fail('EEXIST', `${formatGhobject(oid)} exists in target`);
     deleteOnode(ctx.onodes, ctx.names, stored, onode);
     const full = encodeOnodeKey(to, oid);
-    fitKey(ctx, onode, storedOnodeKey(full).byteLength, `${to}/${formatGhobject(oid)}`);
+    fitKey(ctx, onode, storedOnodeKey(full).byteLength, new ObjectLabel(to, oid));
     putOnode(ctx.onodes, ctx.names, full, onode, cell);
   }
 }

@@ -11,6 +11,7 @@
  * record); large writes (LARGE_WRITE_BYTES or more) are written to the device before the
  * journal record that maps them, and the record carries only their placement.
  */
+import type { Where } from './types.js';
 import { checksum32 } from '../common/checksum.js';
 import { assert } from '../common/assert.js';
 import type { Extent } from '../alloc/index.js';
@@ -27,7 +28,7 @@ export interface MappedExtent extends ExtentRecord {
 }
 
 /** Extent records of `nid` overlapping logical blocks [b0, b1), in order. */
-export function extentsIn(reader: TreeReader, nid: number, b0: number, b1: number, where: string): MappedExtent[] {
+export function extentsIn(reader: TreeReader, nid: number, b0: number, b1: number, where: Where): MappedExtent[] {
   const out: MappedExtent[] = [];
   const cursor = reader.cursor();
   if (cursor.seekLast(extentKey(nid, b0))) {
@@ -45,7 +46,7 @@ export function extentsIn(reader: TreeReader, nid: number, b0: number, b1: numbe
 }
 
 /** Removes the mapping of logical blocks [b0, b1) of `nid`, freeing the physical blocks. */
-export function punch(ctx: TxnContext, nid: number, b0: number, b1: number, where: string): void {
+export function punch(ctx: TxnContext, nid: number, b0: number, b1: number, where: Where): void {
   if (b1 <= b0) return;
   for (const e of extentsIn(ctx.extents, nid, b0, b1, where)) {
     const k = ctx.state.geometry.csumsPerBlock;
@@ -87,7 +88,7 @@ function mapExtents(ctx: TxnContext, nid: number, lblock: number, extents: Exten
 }
 
 /** The current bytes of logical block `lblock` (zeros for a hole), every checksum verified. */
-export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: number, where: string): Buffer {
+export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: number, where: Where): Buffer {
   const { blockBytes, csumsPerBlock: k } = ctx.state.geometry;
   const [e] = extentsIn(ctx.extents, nid, lblock, lblock + 1, where);
   if (e === undefined) return Buffer.alloc(blockBytes);
@@ -102,7 +103,7 @@ export function readLogicalBlockSync(ctx: TxnContext, nid: number, lblock: numbe
  * so there must be one per op. Copies made by clone and cloneRange go the small path; replay
  * recomputes them from the source, which replay has restored by then.
  */
-export function writeRange(ctx: TxnContext, nid: number, offset: number, data: Uint8Array, where: string, largeAllowed = true): void {
+export function writeRange(ctx: TxnContext, nid: number, offset: number, data: Uint8Array, where: Where, largeAllowed = true): void {
   if (data.byteLength === 0) return;
   const B = ctx.state.geometry.blockBytes;
   const b0 = Math.floor(offset / B);
@@ -136,7 +137,7 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
 }
 
 /** Puts whole blocks `merged` at logical block `b0`, replacing what was mapped there. */
-function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, large: boolean, where: string): void {
+function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, large: boolean, where: Where): void {
   const { blockBytes: B, csumBlockBytes: C, csumsPerBlock: k } = ctx.state.geometry;
   const count = merged.byteLength / B;
   const csums = new Uint32Array(count * k);
@@ -159,7 +160,7 @@ function placeBlocks(ctx: TxnContext, nid: number, b0: number, merged: Buffer, l
 }
 
 /** Zeroes [offset, offset+length): whole blocks become holes, partial edges are rewritten. */
-export function zeroRange(ctx: TxnContext, nid: number, offset: number, length: number, where: string): void {
+export function zeroRange(ctx: TxnContext, nid: number, offset: number, length: number, where: Where): void {
   if (length === 0) return;
   const B = ctx.state.geometry.blockBytes;
   const end = offset + length;
@@ -183,7 +184,7 @@ export function zeroRange(ctx: TxnContext, nid: number, offset: number, length: 
 }
 
 /** Drops data at and beyond `size` (zeroing the tail of a partial last block). */
-export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size: number, where: string): void {
+export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size: number, where: Where): void {
   if (size >= oldSize) return;
   const B = ctx.state.geometry.blockBytes;
   const keep = Math.ceil(size / B);
@@ -197,7 +198,7 @@ export function truncateData(ctx: TxnContext, nid: number, oldSize: number, size
  * records are read before the target range is punched, so overlapping ranges of one object
  * behave like memmove.
  */
-export function shareRange(ctx: TxnContext, src: number, sb0: number, dst: number, db0: number, n: number, where: string): void {
+export function shareRange(ctx: TxnContext, src: number, sb0: number, dst: number, db0: number, n: number, where: Where): void {
   if (n <= 0) return;
   const k = ctx.state.geometry.csumsPerBlock;
   const pieces = extentsIn(ctx.extents, src, sb0, sb0 + n, where).map((e) => {
@@ -212,7 +213,7 @@ export function shareRange(ctx: TxnContext, src: number, sb0: number, dst: numbe
 }
 
 /** Removes every extent of `nid`. */
-export function removeData(ctx: TxnContext, nid: number, size: number, where: string): void {
+export function removeData(ctx: TxnContext, nid: number, size: number, where: Where): void {
   punch(ctx, nid, 0, Math.ceil(size / ctx.state.geometry.blockBytes) + 1, where);
   // Blocks past the size cannot exist (truncate punches them), but sweep the whole nid range
   // so a damaged size can never leak extents.

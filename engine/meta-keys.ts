@@ -47,6 +47,7 @@
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
 import { writeEscaped } from './oid-key.js';
+import type { Where } from './types.js';
 
 /** Checksums one extent record holds (keeps records small: 10 + 4 * 64 bytes fits a cell). */
 export const EXTENT_CSUMS_MAX = 64;
@@ -89,17 +90,24 @@ export function encodeOnode(o: OnodeRecord): Buffer {
   return buf;
 }
 
-export function decodeOnode(bytes: Uint8Array, where: string): OnodeRecord {
+/** readU64 (common/ints.ts) with its error, `where` formatted only when it throws. */
+function u64(buf: Buffer, offset: number, where: Where): number {
+  const hi = buf.readUInt32LE(offset + 4);
+  if (hi >= 2 ** 21) return readU64(buf, offset, String(where));
+  return hi * 2 ** 32 + buf.readUInt32LE(offset);
+}
+
+export function decodeOnode(bytes: Uint8Array, where: Where): OnodeRecord {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const flags = buf.byteLength >= ONODE_RECORD_BYTES ? buf.readUInt32LE(44) : 0;
-  const size = buf.byteLength >= ONODE_RECORD_BYTES ? readU64(buf, 8, where) : 0;
+  const size = buf.byteLength >= ONODE_RECORD_BYTES ? u64(buf, 8, where) : 0;
   const inline = (flags & ONODE_FLAG_INLINE) !== 0;
   if (buf.byteLength !== ONODE_RECORD_BYTES + (inline ? size : 0) || (flags & ~ONODE_FLAGS_KNOWN) !== 0) {
-    throw new CorruptionError('ECORRUPT', `onode record of ${bytes.byteLength} bytes (flags ${flags})`, { location: where });
+    throw new CorruptionError('ECORRUPT', `onode record of ${bytes.byteLength} bytes (flags ${flags})`, { location: String(where) });
   }
   const o: OnodeRecord = {
-    nid: readU64(buf, 0, where), size, xattrCount: buf.readUInt32LE(16),
-    xattrBytes: buf.readUInt32LE(20), hintObjectSize: readU64(buf, 24, where), hintWriteSize: readU64(buf, 32, where),
+    nid: u64(buf, 0, where), size, xattrCount: buf.readUInt32LE(16),
+    xattrBytes: buf.readUInt32LE(20), hintObjectSize: u64(buf, 24, where), hintWriteSize: u64(buf, 32, where),
     hintFlags: buf.readUInt32LE(40), flags,
   };
   if (inline) o.inline = Buffer.from(buf.subarray(ONODE_RECORD_BYTES));
@@ -124,17 +132,17 @@ export function encodeExtent(e: ExtentRecord): Buffer {
   return buf;
 }
 
-export function decodeExtent(bytes: Uint8Array, where: string): ExtentRecord {
+export function decodeExtent(bytes: Uint8Array, where: Where): ExtentRecord {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = buf.byteLength >= 10 ? buf.readUInt16LE(8) : 0;
   const csumCount = (buf.byteLength - 10) / 4;
   if (count < 1 || count > EXTENT_BLOCKS_MAX || !Number.isInteger(csumCount) || csumCount < count ||
     csumCount > EXTENT_CSUMS_MAX || csumCount % count !== 0) {
-    throw new CorruptionError('ECORRUPT', `bad extent record (${buf.byteLength} bytes, ${count} blocks)`, { location: where });
+    throw new CorruptionError('ECORRUPT', `bad extent record (${buf.byteLength} bytes, ${count} blocks)`, { location: String(where) });
   }
   const csums = new Uint32Array(csumCount);
   for (let i = 0; i < csumCount; i++) csums[i] = buf.readUInt32LE(10 + 4 * i);
-  return { pblock: readU64(buf, 0, where), count, csums };
+  return { pblock: u64(buf, 0, where), count, csums };
 }
 
 /** u64 big-endian (keys sort numerically). */

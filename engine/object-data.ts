@@ -12,6 +12,7 @@
  *
  * Growth: an op that makes the object larger first clears any garbage (reclaim.ts) in the way.
  */
+import type { Where } from './types.js';
 import type { OnodeRecord } from './meta-keys.js';
 import { ONODE_FLAG_INLINE, ONODE_RECORD_BYTES } from './meta-keys.js';
 import { extentsIn, readLogicalBlockSync, truncateData, writeRange, zeroRange } from './data.js';
@@ -58,7 +59,7 @@ function inlineResized(o: OnodeRecord, size: number): Buffer {
 }
 
 /** Moves an inline object's bytes to extents (small-write path). */
-export function materialize(ctx: TxnContext, o: OnodeRecord, label: string): void {
+export function materialize(ctx: TxnContext, o: OnodeRecord, label: Where): void {
   if (!isInline(o)) return;
   const bytes = o.inline ?? Buffer.alloc(0);
   o.flags &= ~ONODE_FLAG_INLINE;
@@ -71,12 +72,12 @@ export function materialize(ctx: TxnContext, o: OnodeRecord, label: string): voi
 }
 
 /** Before the object is stored under a key of `storedKeyBytes`: materialize if it no longer fits. */
-export function fitKey(ctx: TxnContext, o: OnodeRecord, storedKeyBytes: number, label: string): void {
+export function fitKey(ctx: TxnContext, o: OnodeRecord, storedKeyBytes: number, label: Where): void {
   if (isInline(o) && o.size > inlineCapacity(ctx, storedKeyBytes)) materialize(ctx, o, label);
 }
 
 /** Clears garbage in the way before [offset, offset + length) grows the object. */
-function cover(ctx: TxnContext, o: OnodeRecord, offset: number, length: number, label: string): void {
+function cover(ctx: TxnContext, o: OnodeRecord, offset: number, length: number, label: Where): void {
   if (length > 0 && offset + length > o.size) prepareExtend(ctx, o.nid, offset + length, label);
 }
 
@@ -84,7 +85,7 @@ function cover(ctx: TxnContext, o: OnodeRecord, offset: number, length: number, 
  * Writes `data` at `offset`, growing the object when it ends past the size. Only a write op's
  * own data may take the large path (data.ts writeRange).
  */
-export function writeObject(ctx: TxnContext, found: Found, offset: number, data: Uint8Array, label: string, largeAllowed = true): void {
+export function writeObject(ctx: TxnContext, found: Found, offset: number, data: Uint8Array, label: Where, largeAllowed = true): void {
   if (data.byteLength === 0) return;
   const o = found.onode;
   const size = Math.max(o.size, offset + data.byteLength);
@@ -101,7 +102,7 @@ export function writeObject(ctx: TxnContext, found: Found, offset: number, data:
 }
 
 /** Zeroes [offset, offset + length), growing the object when it ends past the size. */
-export function zeroObject(ctx: TxnContext, found: Found, offset: number, length: number, label: string): void {
+export function zeroObject(ctx: TxnContext, found: Found, offset: number, length: number, label: Where): void {
   if (length === 0) return;
   const o = found.onode;
   const size = Math.max(o.size, offset + length);
@@ -118,7 +119,7 @@ export function zeroObject(ctx: TxnContext, found: Found, offset: number, length
 }
 
 /** Sets the size exactly: shrinking drops data (lazily when that is much), growing adds holes. */
-export function resizeObject(ctx: TxnContext, found: Found, size: number, label: string): void {
+export function resizeObject(ctx: TxnContext, found: Found, size: number, label: Where): void {
   const o = found.onode;
   if (isInline(o)) {
     if (size <= inlineCapacity(ctx, found.key.byteLength)) {
@@ -143,7 +144,7 @@ export function resizeObject(ctx: TxnContext, found: Found, size: number, label:
 }
 
 /** Synchronous read of object data inside a transaction (holes and bytes past the size: zeros). */
-export function readObjectSync(ctx: TxnContext, o: OnodeRecord, offset: number, length: number, label: string): Buffer {
+export function readObjectSync(ctx: TxnContext, o: OnodeRecord, offset: number, length: number, label: Where): Buffer {
   const out = Buffer.alloc(length);
   if (isInline(o)) {
     o.inline?.copy(out, 0, Math.min(offset, o.size), Math.min(offset + length, o.size));

@@ -6,6 +6,7 @@ import { assert } from '../common/assert.js';
 import { checksum64 } from '../common/checksum.js';
 import type { Entry, TreeReader, WriteBatch } from '../btree/index.js';
 import { deleteChunked, getChunked, putChunked } from './chunked.js';
+import type { Where } from './types.js';
 import { ONODE_FLAG_LONG_KEY, type OnodeRecord, decodeOnode, encodeOnode, nameBase } from './meta-keys.js';
 
 /** Longest full key stored as itself. */
@@ -36,13 +37,13 @@ export function fullKeyOf(names: TreeReader, stored: Uint8Array, onode: OnodeRec
 }
 
 /** Reads the onode stored for `full` (undefined if absent). */
-export function getOnode(onodes: TreeReader, names: TreeReader, full: Uint8Array, where: string): OnodeRecord | undefined {
+export function getOnode(onodes: TreeReader, names: TreeReader, full: Uint8Array, where: Where): OnodeRecord | undefined {
   const value = onodes.get(storedOnodeKey(full));
   if (value === undefined) return undefined;
   const onode = decodeOnode(value, where);
   if (isLongKey(full)) {
     const stored = fullKeyOf(names, full, onode);
-    assert(Buffer.compare(stored, full) === 0, `onode key hash collision at ${where}`);
+    if (Buffer.compare(stored, full) !== 0) assert(false, `onode key hash collision at ${where}`);
   }
   return onode;
 }

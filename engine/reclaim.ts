@@ -25,6 +25,7 @@
  * Invariants (fsck): a removed nid has no onode; a live nid with an entry has no record in
  * [ceil(size / B), D); a live nid without one has no record past ceil(size / B).
  */
+import type { Where } from './types.js';
 import { assert } from '../common/assert.js';
 import { CorruptionError } from '../common/errors.js';
 import type { TreeReader, WriteBatch } from '../btree/index.js';
@@ -107,7 +108,7 @@ export function manyKeys(reader: TreeReader, nid: number, limit: number): boolea
  * Before an op makes object `nid` `newSize` bytes long: garbage below the new end is punched
  * and the dead mark raised, so the grown range reads as holes.
  */
-export function prepareExtend(ctx: TxnContext, nid: number, newSize: number, where: string): void {
+export function prepareExtend(ctx: TxnContext, nid: number, newSize: number, where: Where): void {
   if (ctx.dead.count === 0) return;
   const dead = getDead(ctx.dead, nid);
   const end = Math.ceil(newSize / ctx.state.geometry.blockBytes);

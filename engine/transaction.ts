@@ -81,8 +81,13 @@ export class TransactionError extends EbofsError {
   }
 }
 
+/** The last collection id checkCid accepted: a client writes to one PG after another. */
+let lastCid: string | undefined;
+
 function checkCid(cid: unknown): CollectionId {
+  if (cid === lastCid) return cid as CollectionId;
   parseCollectionId(cid);
+  lastCid = cid as CollectionId;
   return cid as CollectionId;
 }
 

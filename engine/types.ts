@@ -285,3 +285,23 @@ export class BytesMap implements Iterable<[Buffer, Buffer]> {
     for (const [k, v] of this.entries_) yield [binaryToBytes(k), v];
   }
 }
+
+/**
+ * A label for error messages and corruption locations: a string, or an object whose
+ * `toString()` builds one. Per-op labels are built only when an error needs them (`${where}`
+ * and `String(where)` give the text).
+ */
+export type Where = string | { toString(): string };
+
+/** `${prefix}${cid}/${formatGhobject(oid)}`, formatted on first use. */
+export class ObjectLabel {
+  private text: string | undefined;
+  constructor(private readonly cid: string, private readonly oid: Ghobject, private readonly prefix = '') {}
+  /** The same label behind `prefix`. */
+  withPrefix(prefix: string): ObjectLabel {
+    return new ObjectLabel(this.cid, this.oid, prefix + this.prefix);
+  }
+  toString(): string {
+    return this.text ??= `${this.prefix}${this.cid}/${formatGhobject(this.oid)}`;
+  }
+}
