@@ -13,7 +13,8 @@ export {
   encodeOidKey, decodeOidKey, encodeOidKeyBinary, encodeOnodeKey, decodeOnodeKey, collectionKeyRange,
   encodeCollectionPrefix, writeOidKey, readOidKey, oidKeyLength, OID_KEY_BYTES_MAX, COLLECTION_PREFIX_BYTES_MAX,
 } from './oid-key.js';
-export { Transaction, TransactionError, encodeTransaction, decodeTransaction, type PairsInput } from './transaction.js';
+export { Transaction, TransactionError, type PairsInput } from './transaction.js';
+export { encodeTransaction, decodeTransaction } from './transaction-codec.js';
 export { MemStore, type MemStoreOptions } from './memstore.js';
 export {
   validateTransactions, type ValidationView, type ValidationResult, type ObjectFacts,

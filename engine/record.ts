@@ -23,7 +23,8 @@
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
 import { assert } from '../common/assert.js';
-import { Transaction, TransactionEncoder, decodeTransaction } from './transaction.js';
+import { Transaction } from './transaction.js';
+import { TransactionEncoder, decodeTransaction } from './transaction-codec.js';
 import type { Placement } from './txn-context.js';
 
 const MAGIC = 0x58544245;
