@@ -382,25 +382,11 @@ export class Placer {
   findAligned(from: number, n: number): number | null {
     const S = this.geometry.stripeUnits;
     if (this.map.fullStripeCount < Math.floor(n / S)) return null;
-    for (const start of from === 0 ? [0] : [from, 0]) {
-      let probe = start;
-      for (let step = 0; step < ALIGNED_SCAN_STEPS_MAX; step++) {
-        const at = this.map.firstFit(probe, n);
-        if (at === null) break;
-        const run = this.map.runAt(at);
-        assert(run !== null, 'fit outside a free run');
-        const aligned = alignUp(at, S);
-        if (aligned + n <= run.start + run.length) return aligned;
-        probe = run.start + run.length;
-        if (probe >= this.geometry.unitCount) break;
-      }
-      const sure = this.map.firstFit(start, n + S - 1);
-      if (sure !== null) return alignUp(sure, S);
-    }
     // A single whole stripe surely exists somewhere (the count says so): find it exhaustively,
     // so a full-stripe request never misses one. Bounded by the number of free runs.
-    return n === S ? this.scanForStripe() : null;
+    return this.firstAligned(from, n, S) ?? (n === S ? this.scanForStripe() : null);
   }
+
 
   /**
    * The stripe-aligned start of n units in the smallest run that can hold them aligned:
@@ -410,18 +396,9 @@ export class Placer {
   private bestAligned(n: number): number | null {
     const S = this.geometry.stripeUnits;
     if (this.map.fullStripeCount < Math.floor(n / S)) return null;
-    let found: number | null = null;
-    let steps = 0;
-    this.map.forEachBySize(n, (start, length) => {
-      const aligned = alignUp(start, S);
-      if (aligned + n <= start + length) found = aligned;
-      return found === null && ++steps < ALIGNED_SCAN_STEPS_MAX;
-    });
-    if (found !== null) return found;
-    const sure = this.map.bestFit(n + S - 1);
-    if (sure !== null) return alignUp(sure.start, S);
-    return n === S ? this.scanForStripe() : null;
+    return this.bestAlignedTo(n, S) ?? (n === S ? this.scanForStripe() : null);
   }
+
 
   private scanForStripe(): number | null {
     const S = this.geometry.stripeUnits;
