@@ -14,7 +14,6 @@
  *
  * Triggers: journal use (half the ring), dirty bytes, a timer, a full journal, close.
  */
-import { assert } from '../common/assert.js';
 import { alignUp } from '../common/ints.js';
 import type { Journal } from '../journal/index.js';
 import type { EngineState } from './state.js';

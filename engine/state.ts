@@ -91,8 +91,12 @@ export class EngineState {
     return buf;
   }
 
-  /** Publishes a transaction context; returns the new large blocks to write before the record. */
-  commit(ctx: TxnContext): Map<number, Buffer> {
+  /**
+   * Publishes a transaction context. Its large-write blocks (ctx.largeBlocks(), which the owner
+   * writes itself) stay readable from inflightData until on the device; small-write blocks wait
+   * in deferredData for the checkpoint.
+   */
+  commit(ctx: TxnContext): void {
     for (const batch of ctx.batches) {
       const result = batch.commit();
       for (const id of result.freed) this.pager.free(id);
@@ -102,14 +106,9 @@ export class EngineState {
     this.counters.dataBlocks += ctx.dataBlocksDelta;
     this.counters.storedBytes += ctx.onodesDelta;
     this.counters.omapBytes += ctx.omapDelta;
-    const large = new Map<number, Buffer>();
     for (const [pblock, block] of ctx.newBlocks) {
-      if (block.large) {
-        this.inflightData.set(pblock, block.bytes);
-        large.set(pblock, block.bytes);
-      } else {
-        this.deferredData.set(pblock, block.bytes);
-      }
+      if (block.large) this.inflightData.set(pblock, block.bytes);
+      else this.deferredData.set(pblock, block.bytes);
     }
     const blockBytes = this.geometry.blockBytes;
     for (const extent of ctx.frees) {
@@ -118,7 +117,6 @@ export class EngineState {
       }
     }
     if (ctx.frees.length > 0) this.allocator.free(ctx.frees, this.freeGeneration());
-    return large;
   }
 
   /** The tree headers a superblock stores for the current roots. */

@@ -143,8 +143,7 @@ export class EbofsStore implements ObjectStore {
     }
     // Large-write data goes out before the commit's bookkeeping (it only needs the placement),
     // each run durable on its own (O_DSYNC), so its write-back overlaps the rest of the work.
-    let large: Map<number, Buffer> | undefined;
-    for (const [pblock, block] of ctx.newBlocks) if (block.large) (large ??= new Map()).set(pblock, block.bytes);
+    const large = ctx.largeBlocks();
     if (large !== undefined) {
       const written = this.writeLargeBlocks(large);
       written.catch(() => undefined); // awaited (and reported) by the journal's next batch

@@ -85,6 +85,13 @@ export class TxnContext {
   get onodesDelta(): number { return this.onodes_?.delta ?? 0; }
   get omapDelta(): number { return this.omap_?.delta ?? 0; }
 
+  /** The large-write blocks this context placed (pblock -> bytes), or undefined when none. */
+  largeBlocks(): Map<number, Buffer> | undefined {
+    let large: Map<number, Buffer> | undefined;
+    for (const [pblock, block] of this.newBlocks) if (block.large) (large ??= new Map()).set(pblock, block.bytes);
+    return large;
+  }
+
   /** The batches begun so far, in tree order. */
   get batches(): WriteBatch[] {
     const out: WriteBatch[] = [];
