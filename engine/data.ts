@@ -119,8 +119,10 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
   }
   const large = largeAllowed && data.byteLength >= LARGE_WRITE_BYTES;
   if (offset % B === 0 && data.byteLength % B === 0) {
-    // Whole blocks: the blocks are views of `data` itself, no copy. Every caller hands over
-    // bytes nobody modifies afterwards (a Transaction's own copy, or a fresh buffer).
+    // Whole blocks: the blocks are views of `data` itself, no copy. Callers hand over bytes
+    // nobody modifies while the store needs them: a Transaction's own copy, a fresh buffer, or
+    // (large writes) the caller's borrowed buffer, which is durable on the device before the
+    // transaction settles (store.ts writeLargeBlocks).
     placeBlocks(ctx, nid, b0, Buffer.from(data.buffer, data.byteOffset, data.byteLength), large, where);
     return;
   }
