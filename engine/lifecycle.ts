@@ -8,7 +8,7 @@
  * then checkpoint, so recovery is idempotent and the journal starts empty.
  */
 import { randomBytes } from 'node:crypto';
-import { EbofsError } from '../common/errors.js';
+import { CorruptionError, EbofsError } from '../common/errors.js';
 import { checksum32 } from '../common/checksum.js';
 import { alignDown } from '../common/ints.js';
 import { createAllocator, decodeAllocator } from '../alloc/index.js';
@@ -16,13 +16,14 @@ import { Journal } from '../journal/index.js';
 import { type BlockDevice, FileDevice, DEVICE_BLOCK_SIZE_BYTES } from './device/index.js';
 import { EngineState } from './state.js';
 import { EbofsStore } from './store.js';
+import { TransactionError } from './transaction.js';
 import { CHECKPOINT_POLICY_DEFAULT, type CheckpointPolicy } from './checkpoint.js';
 import { subtractExtents, zeroExtents } from './scrub.js';
 import { zeroCounters } from './space-accounting.js';
 import { countSpace } from './fsck-refs.js';
 import { readBlob, layoutBlob } from './free-map-blob.js';
 import { type Superblock, SUPERBLOCK_FLAG_FREE_MAP_TABLE, SUPERBLOCK_FLAG_SCRUB_FREED, SUPERBLOCK_OFFSETS, chooseSuperblock, encodeSuperblock } from './superblock.js';
-import { decodeRecord } from './record.js';
+import { type DecodedRecord, decodeRecord } from './record.js';
 import { BLOCK_BYTES } from './txn-context.js';
 import { type DataGeometry, chooseGeometry, geometryOf } from './geometry.js';
 
@@ -144,6 +145,32 @@ async function largeWritesDurable(device: BlockDevice, payload: Buffer, seq: num
   return true;
 }
 
+/**
+ * Applies the replayed records in order. An event followed by a cancel record was rejected
+ * when it was queued (engine/record.ts): skipped. The last event may fail to apply: it was
+ * rejected but its cancel did not survive the crash, and the caller never heard back; skipped
+ * too. Any other failure (and corruption met on the way, even in the last event) fails the
+ * mount.
+ */
+function replayRecords(store: EbofsStore, records: readonly DecodedRecord[]): void {
+  for (const [i, record] of records.entries()) {
+    if (record.cancelsPrevious || records[i + 1]?.cancelsPrevious === true) continue;
+    let ctx;
+    try {
+      ctx = store.applyVector(record.transactions, record.placements);
+    } catch (err) {
+      if (i === records.length - 1 && isRejection(err)) continue;
+      throw err;
+    }
+    store.state.commit(ctx);
+  }
+}
+
+/** Whether an error is the rejection of a transaction, not damage met while applying it. */
+function isRejection(err: unknown): boolean {
+  return err instanceof TransactionError && !(err.cause instanceof CorruptionError) && !['ECHECKSUM', 'ECORRUPT', 'EIO'].includes(err.code);
+}
+
 /** Writes the journal ring once, so a file-backed store never grows blocks under the journal. */
 async function zeroJournal(device: BlockDevice, offset: number, bytes: number): Promise<void> {
   const chunk = Buffer.alloc(Math.min(bytes, 4 * 1024 * 1024));
@@ -203,11 +230,10 @@ async function mount(device: BlockDevice, options: EbofsOptions): Promise<EbofsS
   const placed = records.flatMap((record) => [...record.placements.values()].flatMap((p) => p.extents));
   allocator.markUsed(placed);
   if (unscrubbed.length > 0) await zeroExtents(device, subtractExtents(unscrubbed, placed));
-  for (const [i, record] of records.entries()) {
-    const ctx = store.applyVector(record.transactions, record.placements);
-    state.commit(ctx);
-    if (i === records.length - 1) store.checkpointer.noteAppend(Promise.resolve());
+  replayRecords(store, records);
+  if (records.length > 0) {
+    store.checkpointer.noteAppend(Promise.resolve());
+    await store.checkpoint();
   }
-  if (records.length > 0) await store.checkpoint();
   return store;
 }

@@ -5,7 +5,7 @@
  *   offset size type  field
  *        0    4 u32   magic 0x58544245 ("EBTX")
  *        4    2 u16   version (1)
- *        6    2 u16   flags (0)
+ *        6    2 u16   flags: bit 0 CANCELS_PREVIOUS (then T = 0 and P = 0), others 0
  *        8    4 u32   transaction count T
  *       12         T times: u32 length, then encodeTransaction() bytes (engine/transaction.ts);
  *                  a large write's data is left out (empty), its length is in the placement
@@ -19,6 +19,14 @@
  * vector (at most one each); their extents were written before this record and flushed with
  * it; replay refuses the event unless every placed block matches its checksum.
  * Replay applies the ops again; a placed write maps its extents instead of allocating.
+ *
+ * Cancel records: a vector without large writes is appended before it is applied (so its
+ * journal write overlaps the apply, engine/store.ts). When the apply then rejects it, the very
+ * next event is a cancel record (flag CANCELS_PREVIOUS, no transactions), appended in the same
+ * synchronous step, and the caller hears of the rejection only once the cancel is durable.
+ * Replay skips an event followed by a cancel; an event that fails to apply is skipped only
+ * when it is the last one (its cancel did not survive the crash, and it was never
+ * acknowledged) — anywhere else that is corruption.
  */
 import { CorruptionError, EbofsError } from '../common/errors.js';
 import { readU64, writeU64 } from '../common/ints.js';
@@ -29,6 +37,18 @@ import type { Placement } from './txn-context.js';
 
 const MAGIC = 0x58544245;
 const VERSION = 1;
+const FLAG_CANCELS_PREVIOUS = 1;
+/** Payload bytes of a cancel record (header, transaction count 0, placement count 0). */
+export const CANCEL_RECORD_BYTES = 16;
+
+/** The record that cancels the event appended right before it (see the head comment). */
+export function encodeCancelRecord(): Buffer {
+  const buf = Buffer.alloc(CANCEL_RECORD_BYTES);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt16LE(VERSION, 4);
+  buf.writeUInt16LE(FLAG_CANCELS_PREVIOUS, 6);
+  return buf;
+}
 
 /**
  * Encodes the record of a vector into one buffer from `alloc` (every byte is written, so it
@@ -85,6 +105,8 @@ export function encodeRecord(
 export interface DecodedRecord {
   transactions: Transaction[];
   placements: Map<string, Placement>;
+  /** A cancel record: the event before it is not applied (see the head comment). */
+  cancelsPrevious: boolean;
 }
 
 export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
@@ -93,7 +115,11 @@ export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
   need(0, 12);
   if (buf.readUInt32LE(0) !== MAGIC) bad('bad magic');
   if (buf.readUInt16LE(4) !== VERSION) throw new EbofsError('EFORMAT', `journal record version ${buf.readUInt16LE(4)}`);
+  const flags = buf.readUInt16LE(6);
+  if ((flags & ~FLAG_CANCELS_PREVIOUS) !== 0) bad(`unknown flags ${flags}`);
+  const cancelsPrevious = flags === FLAG_CANCELS_PREVIOUS;
   const count = buf.readUInt32LE(8);
+  if (cancelsPrevious && (count !== 0 || buf.byteLength !== CANCEL_RECORD_BYTES)) bad('a cancel record carries transactions');
   let at = 12;
   const bodies: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
@@ -132,7 +158,7 @@ export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
   }
   if (at !== buf.byteLength) bad('trailing bytes');
   const transactions = bodies.map((body, ti) => restoreLengths(decodeTransaction(body, `${where} transaction ${ti}`), ti, lengths));
-  return { transactions, placements };
+  return { transactions, placements, cancelsPrevious };
 }
 
 /** Gives each placed write a zero buffer of its original length (replay maps, never reads it). */

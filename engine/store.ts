@@ -3,7 +3,9 @@
  *
  * A transaction vector is applied synchronously (validated and applied through one
  * TxnContext: all or nothing), so it is readable when queueTransactions returns; it is
- * committed when its journal event is durable. Large-write data is written durably (O_DSYNC)
+ * committed when its journal event is durable. A vector without large writes is appended to
+ * the journal before it is applied, so the record's device write overlaps the apply; if the
+ * apply rejects it, a cancel record follows (engine/record.ts). Large-write data is written durably (O_DSYNC)
  * as soon as the vector is applied, and the journal batch that references it waits for it
  * (the journal's beforeBatch hook); replay refuses an event whose data did not survive
  * (lifecycle.ts). Checkpoints
@@ -16,6 +18,7 @@
  */
 import { checkBatch, checkReadArgs } from './store-args.js';
 import { EbofsError } from '../common/errors.js';
+import { assert } from '../common/assert.js';
 import type { Journal } from '../journal/index.js';
 import { parseCollectionId, type CollectionId } from './collection.js';
 import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
@@ -34,9 +37,9 @@ import { type OnodeRecord, nidRange, omapEntryBase, omapHeaderBase, xattrBase, x
 import { getChunked, iterateChunked } from './chunked.js';
 import { getOnode, scanOnodes } from './onode-keys.js';
 import { applyOp, MissingCollection } from './apply.js';
-import { extentsIn } from './data.js';
+import { LARGE_WRITE_BYTES, extentsIn } from './data.js';
 import { cloneDiff } from './clone-diff.js';
-import { encodeRecord } from './record.js';
+import { CANCEL_RECORD_BYTES, encodeCancelRecord, encodeRecord } from './record.js';
 import { TxnContext, verifyBlock } from './txn-context.js';
 import { writeBlockRuns } from './page-store.js';
 import type { EngineState } from './state.js';
@@ -127,15 +130,48 @@ export class EbofsStore implements ObjectStore {
 
   /**
    * Applies a vector and appends its journal event. Returns undefined (nothing applied) when
-   * the journal has no room for the event now; throws (nothing applied) when it is invalid or
-   * can never fit.
+   * the journal has no room for the event now; throws (nothing applied) when it can never
+   * fit, or is invalid and has large writes; returns a promise that rejects when it is invalid.
    */
   private applyAndLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
+    return hasLargeWrite(ts) ? this.applyThenLog(ts, options) : this.logThenApply(ts, options);
+  }
+
+  /**
+   * The small-vector path: the record needs nothing from the apply (no placements), so it is
+   * appended first and its device write (issued within append when the journal is idle)
+   * overlaps the apply and the commit bookkeeping. If the apply then rejects the vector, a
+   * cancel record follows at once (engine/record.ts) and the caller hears of the rejection
+   * when the cancel is durable: from then on no replay can apply the vector. Nothing can
+   * observe the gap between append and commit: no await separates them.
+   */
+  private logThenApply(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
+    const record = this.encodeChecked(ts, []);
+    if (!this.journal.canAppend(record.byteLength, CANCEL_RECORD_BYTES)) return undefined;
+    const appended = this.journal.append(record);
+    let ctx: TxnContext;
+    try {
+      ctx = this.applyVector(ts, undefined, options.reservation as Reservation | undefined);
+      assert(ctx.placements.length === 0, 'a vector without large writes placed data');
+    } catch (err) {
+      appended.catch(() => undefined);
+      const cancelled = this.journal.append(encodeCancelRecord());
+      this.checkpointer.noteAppend(cancelled);
+      const rejection = (): never => { throw err; };
+      return cancelled.then(rejection, rejection);
+    }
+    return this.publish(ctx, appended, options);
+  }
+
+  /** The path of vectors with large writes: their record carries the placements the apply chose. */
+  private applyThenLog(ts: readonly Transaction[], options: QueueOptions): Promise<void> | undefined {
     const ctx = this.applyVector(ts, undefined, options.reservation as Reservation | undefined);
-    const record = encodeRecord(ts, ctx.placements, (bytes) => this.journal.payloadBuffer(bytes));
-    if (record.byteLength > this.journal.eventBytesMax) {
+    let record: Buffer;
+    try {
+      record = this.encodeChecked(ts, ctx.placements);
+    } catch (err) {
       ctx.abort();
-      throw new EbofsError('E2BIG', `transaction record of ${record.byteLength} bytes exceeds the journal's ${this.journal.eventBytesMax}`);
+      throw err;
     }
     if (!this.journal.canAppend(record.byteLength)) {
       ctx.abort();
@@ -150,10 +186,22 @@ export class EbofsStore implements ObjectStore {
       this.dataWrites.push(written);
     }
     // Append before publishing: an idle journal issues the record's write within append(), so
-    // the commit bookkeeping below overlaps the device write. Nothing can observe the gap: no
-    // await separates the two, and the journal never calls back into the owner synchronously
-    // (its onFull is deferred; beforeBatch only looks at dataWrites).
-    const appended = this.journal.append(record);
+    // the commit bookkeeping overlaps the device write. The journal never calls back into the
+    // owner synchronously (its onFull is deferred; beforeBatch only looks at dataWrites).
+    return this.publish(ctx, this.journal.append(record), options);
+  }
+
+  /** Encodes a vector's record; E2BIG when it exceeds the journal's event limit. */
+  private encodeChecked(ts: readonly Transaction[], placements: TxnContext['placements']): Buffer {
+    const record = encodeRecord(ts, placements, (bytes) => this.journal.payloadBuffer(bytes));
+    if (record.byteLength > this.journal.eventBytesMax) {
+      throw new EbofsError('E2BIG', `transaction record of ${record.byteLength} bytes exceeds the journal's ${this.journal.eventBytesMax}`);
+    }
+    return record;
+  }
+
+  /** Makes an applied context visible and ties the caller's promise to its journal event. */
+  private publish(ctx: TxnContext, appended: Promise<unknown>, options: QueueOptions): Promise<void> {
     this.state.commit(ctx);
     options.onApplied?.();
     this.checkpointer.noteAppend(appended);
@@ -562,4 +610,7 @@ function decodeOmapKey(base: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-
+/** Whether a vector has a write that goes to the device before its record (engine/data.ts). */
+function hasLargeWrite(ts: readonly Transaction[]): boolean {
+  return ts.some((t) => t.ops.some((op) => op.type === 'write' && op.data.byteLength >= LARGE_WRITE_BYTES));
+}

@@ -212,12 +212,13 @@ export class Journal {
   }
 
   /**
-   * Whether an event of `payloadBytes` fits in the ring now, so that appending it will not
-   * wait for a trim. Owners that must never block on trim (a checkpoint waits for appended
-   * events) check this before they commit to an append.
+   * Whether events of these payload sizes, appended one after the other, fit in the ring now,
+   * so that appending them will not wait for a trim. Owners that must never block on trim (a
+   * checkpoint waits for appended events) check this before they commit to an append.
    */
-  canAppend(payloadBytes: number): boolean {
-    const need = worstCaseEventBytes(payloadBytes, this.recordBytesMax, this.bs);
+  canAppend(...payloadBytes: number[]): boolean {
+    let need = 0;
+    for (const bytes of payloadBytes) need += worstCaseEventBytes(bytes, this.recordBytesMax, this.bs);
     return this.tailLsp - this.trimmedLsp + need <= this.ringBytes;
   }
 
