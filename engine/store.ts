@@ -5,12 +5,12 @@
  * TxnContext: all or nothing), so it is readable when queueTransactions returns; it is
  * committed when its journal event is durable. A vector without large writes is appended to
  * the journal before it is applied, so the record's device write overlaps the apply; if the
- * apply rejects it, a cancel record follows (engine/record.ts). Large-write data is written durably (O_DSYNC)
- * as soon as the vector is applied, and the journal batch that references it waits for it
- * (the journal's beforeBatch hook); replay refuses an event whose data did not survive
- * (lifecycle.ts). Checkpoints
- * (checkpoint.ts) write the trees and small-write data copy-on-write, then the alternate
- * superblock, then trim the journal. Mount and replay: lifecycle.ts.
+ * apply rejects it, a cancel record follows (engine/record.ts). Large-write data is written
+ * durably (O_DSYNC) as soon as the vector is applied, and the journal batch that references it
+ * waits for it (the journal's beforeBatch hook); replay refuses an event whose data did not
+ * survive (lifecycle.ts). Checkpoints (checkpoint.ts) write the trees and small-write data
+ * copy-on-write, then the alternate superblock, then trim the journal. Mount and replay:
+ * lifecycle.ts.
  *
  * Admission: a vector is applied only when the journal has room for its event, so appended
  * events never wait for a trim — a checkpoint can always wait for them. Otherwise it queues
