@@ -57,6 +57,7 @@ export class Checkpointer {
   /** Bytes of freed space zeroed before reuse (scrubbing stores). */
   scrubbedBytes = 0;
   private scrubbing: Promise<void> = Promise.resolve();
+  /** Why the last checkpoint failed (undefined once one succeeds). */
   failure: unknown;
 
   constructor(
@@ -92,16 +93,23 @@ export class Checkpointer {
     this.run(_reason).catch(() => undefined);
   }
 
-  /** Runs a checkpoint (after the one in progress, if any) and waits for it. */
+  /**
+   * Runs a checkpoint (after the one in progress, if any) and waits for it. The owner hears of
+   * every end (afterCheckpoint), a failed one too (then `failure` is set): transactions waiting
+   * for journal space must not wait for a trim that will not come.
+   */
   async run(_reason: string): Promise<void> {
     while (this.running !== undefined) await this.running.catch(() => undefined);
     this.running = this.write().finally(() => { this.running = undefined; });
-    await this.running;
-    if (this.again) {
-      this.again = false;
-      this.request('again');
+    try {
+      await this.running;
+      if (this.again) {
+        this.again = false;
+        this.request('again');
+      }
+    } finally {
+      this.afterCheckpoint();
     }
-    this.afterCheckpoint();
   }
 
   beginRead(): void {
@@ -186,6 +194,7 @@ export class Checkpointer {
     this.releasable = generation;
     if (this.activeReads === 0) this.release();
     if (tail.lastSeq !== undefined) this.journal.trim(tail.lastSeq);
+    this.failure = undefined;
     this.count++;
   }
 

@@ -23,8 +23,8 @@ import type { Journal } from '../journal/index.js';
 import { parseCollectionId, type CollectionId } from './collection.js';
 import { collectionKeyRange, decodeOnodeKey, encodeOnodeKey } from './oid-key.js';
 import {
-  GHOBJECT_MAX, GHOBJECT_MIN, type ByteInput, BytesMap, type Ghobject, type ObjectRef, bytesToBinary, formatGhobject,
-  normalizeObjectId, toBytes,
+  GHOBJECT_MAX, GHOBJECT_MIN, type ByteInput, BytesMap, type Ghobject, ObjectLabel, type ObjectRef, type Where,
+  bytesToBinary, formatGhobject, normalizeObjectId, toBytes,
 } from './types.js';
 import type {
   ListObjectsOptions, ListObjectsResult, ObjectStat, ObjectStore, OmapRange, QueueOptions, StoreStatfs, Extent, StoreReservation,
@@ -106,8 +106,19 @@ export class EbofsStore implements ObjectStore {
     });
   }
 
-  /** Applies queued vectors that now fit the journal (called after each checkpoint). */
+  /**
+   * Applies queued vectors that now fit the journal (called after each checkpoint). After a
+   * failed checkpoint no trim is coming: the queued vectors are rejected (nothing of them was
+   * applied), EIO with the checkpoint's error as the cause.
+   */
   private pump(): void {
+    const failure = this.checkpointer.failure;
+    if (failure !== undefined) {
+      for (const next of this.waiting.splice(0)) {
+        next.reject(new EbofsError('EIO', 'a checkpoint failed while the transaction waited for journal space', { cause: failure }));
+      }
+      return;
+    }
     while (this.waiting.length > 0) {
       const next = this.waiting[0]!;
       let committed: Promise<void> | undefined;
@@ -289,7 +300,7 @@ export class EbofsStore implements ObjectStore {
   private lookup(cid: CollectionId, ref: ObjectRef): OnodeRecord {
     this.requireCollection(cid);
     const oid = normalizeObjectId(ref);
-    const onode = getOnode(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, oid), `onode ${cid}/${formatGhobject(oid)}`);
+    const onode = getOnode(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, oid), new ObjectLabel(cid, oid, 'onode '));
     if (onode === undefined) {
       throw new EbofsError('ENOENT', `no object ${formatGhobject(oid)}`, { location: `${cid}/${formatGhobject(oid)}` });
     }
@@ -302,16 +313,15 @@ export class EbofsStore implements ObjectStore {
     if (offset >= onode.size || (length === 0 && offset > 0)) return Buffer.alloc(0);
     const n = length === 0 ? onode.size : Math.min(length, onode.size - offset);
     if (n > READ_BYTES_MAX) throw new EbofsError('E2BIG', `read of ${n} bytes exceeds ${READ_BYTES_MAX}`);
-    const label = `${cid}/${formatGhobject(normalizeObjectId(oid))}`;
     if (onode.inline !== undefined) return Buffer.from(onode.inline.subarray(offset, offset + n));
-    return this.readData(onode.nid, offset, n, label);
+    return this.readData(onode.nid, offset, n, new ObjectLabel(cid, normalizeObjectId(oid)));
   }
 
   /**
    * Reads object data: per extent record, the whole checksum blocks holding the requested
    * bytes, each verified (blocks still in memory are authoritative and need no check).
    */
-  private async readData(nid: number, offset: number, length: number, label: string): Promise<Buffer> {
+  private async readData(nid: number, offset: number, length: number, label: Where): Promise<Buffer> {
     const out = Buffer.alloc(length);
     const { blockBytes: B, csumBlockBytes: C } = this.state.geometry;
     const end = offset + length;
@@ -325,7 +335,9 @@ export class EbofsStore implements ObjectStore {
         if (lo >= hi) continue;
         const c0 = Math.floor(lo / C);
         const c1 = Math.ceil(hi / C);
-        const bytes = Buffer.alloc((c1 - c0) * C);
+        // Checksum blocks wholly inside the request are read straight into the result.
+        const whole = lo === c0 * C && hi === c1 * C;
+        const bytes = whole ? out.subarray(lo - offset, hi - offset) : Buffer.alloc((c1 - c0) * C);
         await this.readPhysical(e.pblock * B + (c0 * C - base), bytes);
         for (let c = c0; c < c1; c++) {
           const chunk = bytes.subarray((c - c0) * C, (c - c0 + 1) * C);
@@ -335,7 +347,7 @@ export class EbofsStore implements ObjectStore {
           if (cached !== undefined) cached.copy(chunk, 0, inBlock, inBlock + C);
           else verifyBlock(chunk, e.csums[(c * C - base) / C]!, () => `${label} offset ${c * C}`);
         }
-        bytes.copy(out, lo - offset, lo - c0 * C, hi - c0 * C);
+        if (!whole) bytes.copy(out, lo - offset, lo - c0 * C, hi - c0 * C);
       }
     } finally {
       this.checkpointer.endRead();
