@@ -27,18 +27,27 @@ export async function runCampaign(
   const failures: CampaignFailure[] = [];
   let violations = 0;
   const started = Date.now();
+  // A run whose promises can no longer settle leaves the event loop empty: Node would exit
+  // (status 13) with no summary line. beforeExit fires first; it ends the run as a violation.
+  let onStall: (() => void) | undefined;
+  const stallListener = (): void => onStall?.();
+  process.on('beforeExit', stallListener);
   for (let i = 0; i < options.runs; i++) {
     const seed = options.seed + i;
     let found: string[];
+    const stalled = new Promise<string[]>((resolve) => {
+      onStall = () => resolve(['hang: the run stopped with promises that can never settle (event loop empty)']);
+    });
     try {
-      found = await target.run({
+      found = await Promise.race([stalled, target.run({
         seed,
         scale: options.scale ?? 1,
         log: options.verbose ? (line) => console.log(`  [${seed}] ${line}`) : () => {},
-      });
+      })]);
     } catch (err) {
       found = [`harness threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`];
     }
+    onStall = undefined;
     if (found.length > 0) {
       violations += found.length;
       failures.push({ seed, violations: found });
@@ -49,5 +58,6 @@ export async function runCampaign(
       process.stderr.write(`  ${i + 1}/${options.runs} runs, ${violations} violations, ${secs}s\n`);
     }
   }
+  process.off('beforeExit', stallListener);
   return { violations, failures };
 }
