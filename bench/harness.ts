@@ -32,6 +32,8 @@ export interface BenchContext {
   only?: string;
   /** --rounds <n>: rounds per workload instead of the bench's default (benches that support it). */
   rounds?: number;
+  /** --round-ms <ms>: length of each timed round instead of the bench's default (benches that support it). */
+  roundMs?: number;
   log: (line: string) => void;
 }
 

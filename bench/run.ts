@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- <name> [--quick] [--only <text>] [--rounds <n>]`: runs bench/<name>.ts,
- * prints a table and writes bench/results/<name>.json = { name, date, node, rows }. `--only`
- * and `--rounds` are honoured by benches that read them (engine).
+ * `npm run bench -- <name> [--quick] [--only <text>] [--rounds <n>] [--round-ms <ms>]`: runs
+ * bench/<name>.ts, prints a table and writes bench/results/<name>.json = { name, date, node,
+ * rows }. `--only`, `--rounds` and `--round-ms` are honoured by benches that read them (engine).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ const names = readdirSync(here)
 
 const [name, ...flags] = process.argv.slice(2);
 if (name === undefined || !names.includes(name)) {
-  console.error(`usage: npm run bench -- <name> [--quick] [--only <workload text>] [--rounds <n>]\nbenchmarks: ${names.sort().join(', ')}`);
+  console.error(`usage: npm run bench -- <name> [--quick] [--only <workload text>] [--rounds <n>] [--round-ms <ms>]\nbenchmarks: ${names.sort().join(', ')}`);
   process.exit(2);
 }
 const quick = flags.includes('--quick');
@@ -25,6 +25,13 @@ const flagValue = (name: string): string | undefined => {
 };
 const only = flagValue('--only');
 const roundsFlag = flagValue('--rounds');
+const roundMsFlag = flagValue('--round-ms');
+for (const [flag, value] of [['--rounds', roundsFlag], ['--round-ms', roundMsFlag]] as const) {
+  if (value !== undefined && !(Number.isSafeInteger(Number(value)) && Number(value) > 0)) {
+    console.error(`${flag} needs a positive integer, got ${value}`);
+    process.exit(2);
+  }
+}
 const bench = ((await import(`./${name}.ts`)) as { default: Bench }).default;
 const scratchDir = mkdtempSync(join(process.env['EBOFS_BENCH_DIR'] ?? here, '.scratch-'));
 console.log(`bench ${name}: ${bench.describe}${quick ? ' (quick)' : ''}`);
@@ -33,6 +40,7 @@ try {
   rows = await bench.run({
     scratchDir, quick, log: (line) => console.log(`  ${line}`),
     ...(only === undefined ? {} : { only }), ...(roundsFlag === undefined ? {} : { rounds: Number(roundsFlag) }),
+    ...(roundMsFlag === undefined ? {} : { roundMs: Number(roundMsFlag) }),
   });
 } finally {
   rmSync(scratchDir, { recursive: true, force: true });
