@@ -168,7 +168,8 @@ function replayRecords(store: EbofsStore, records: readonly DecodedRecord[]): vo
 
 /** Whether an error is the rejection of a transaction, not damage met while applying it. */
 function isRejection(err: unknown): boolean {
-  return err instanceof TransactionError && !(err.cause instanceof CorruptionError) && !['ECHECKSUM', 'ECORRUPT', 'EIO'].includes(err.code);
+  if (!(err instanceof TransactionError) || err.cause instanceof CorruptionError) return false;
+  return !['ECHECKSUM', 'ECORRUPT', 'EIO'].includes(err.code);
 }
 
 /** Writes the journal ring once, so a file-backed store never grows blocks under the journal. */

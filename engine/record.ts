@@ -4,8 +4,9 @@
  *
  *   offset size type  field
  *        0    4 u32   magic 0x58544245 ("EBTX")
- *        4    2 u16   version (1)
- *        6    2 u16   flags: bit 0 CANCELS_PREVIOUS (then T = 0 and P = 0), others 0
+ *        4    2 u16   version (1; 2 for a cancel record, which a reader from before cancel
+ *                      records would take for an empty vector and so must refuse)
+ *        6    2 u16   flags: bit 0 CANCELS_PREVIOUS (version 2 only, then T = 0 and P = 0)
  *        8    4 u32   transaction count T
  *       12         T times: u32 length, then encodeTransaction() bytes (engine/transaction.ts);
  *                  a large write's data is left out (empty), its length is in the placement
@@ -37,6 +38,7 @@ import type { Placement } from './txn-context.js';
 
 const MAGIC = 0x58544245;
 const VERSION = 1;
+const CANCEL_VERSION = 2;
 const FLAG_CANCELS_PREVIOUS = 1;
 /** Payload bytes of a cancel record (header, transaction count 0, placement count 0). */
 export const CANCEL_RECORD_BYTES = 16;
@@ -45,7 +47,7 @@ export const CANCEL_RECORD_BYTES = 16;
 export function encodeCancelRecord(): Buffer {
   const buf = Buffer.alloc(CANCEL_RECORD_BYTES);
   buf.writeUInt32LE(MAGIC, 0);
-  buf.writeUInt16LE(VERSION, 4);
+  buf.writeUInt16LE(CANCEL_VERSION, 4);
   buf.writeUInt16LE(FLAG_CANCELS_PREVIOUS, 6);
   return buf;
 }
@@ -114,10 +116,11 @@ export function decodeRecord(buf: Buffer, where: string): DecodedRecord {
   const need = (at: number, n: number): void => { if (at + n > buf.byteLength) bad('truncated'); };
   need(0, 12);
   if (buf.readUInt32LE(0) !== MAGIC) bad('bad magic');
-  if (buf.readUInt16LE(4) !== VERSION) throw new EbofsError('EFORMAT', `journal record version ${buf.readUInt16LE(4)}`);
+  const version = buf.readUInt16LE(4);
+  if (version !== VERSION && version !== CANCEL_VERSION) throw new EbofsError('EFORMAT', `journal record version ${version}`);
   const flags = buf.readUInt16LE(6);
-  if ((flags & ~FLAG_CANCELS_PREVIOUS) !== 0) bad(`unknown flags ${flags}`);
-  const cancelsPrevious = flags === FLAG_CANCELS_PREVIOUS;
+  const cancelsPrevious = version === CANCEL_VERSION;
+  if (flags !== (cancelsPrevious ? FLAG_CANCELS_PREVIOUS : 0)) bad(`flags ${flags} in a version ${version} record`);
   const count = buf.readUInt32LE(8);
   if (cancelsPrevious && (count !== 0 || buf.byteLength !== CANCEL_RECORD_BYTES)) bad('a cancel record carries transactions');
   let at = 12;

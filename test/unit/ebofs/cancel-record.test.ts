@@ -11,7 +11,7 @@ import test from 'ava';
 import { FaultDevice, MemDevice } from '../../../engine/device/index.js';
 import { mkfs, open } from '../../../engine/lifecycle.js';
 import { Transaction, TransactionError } from '../../../engine/transaction.js';
-import { encodeCancelRecord, encodeRecord } from '../../../engine/record.js';
+import { decodeRecord, encodeCancelRecord, encodeRecord } from '../../../engine/record.js';
 import type { EbofsStore } from '../../../engine/store.js';
 
 const C = '1.0_head';
@@ -83,4 +83,17 @@ test('an event that fails to apply is fatal to the mount unless it is the last o
   await store.journal.append(encodeRecord([new Transaction().setattr(C, OID, 'after', '1')], []));
   device.crash('keep-all');
   await t.throwsAsync(open(base.reopen(), NO_TIMER), { instanceOf: TransactionError, code: 'ENOENT' });
+});
+
+test('a cancel record is version 2 (older readers refuse it); a version 1 record with its flag is corrupt', (t) => {
+  const cancel = encodeCancelRecord();
+  t.is(cancel.readUInt16LE(4), 2, 'a reader that knows only version 1 stops with EFORMAT instead of replaying the cancelled event');
+  t.true(decodeRecord(cancel, 'cancel').cancelsPrevious);
+  const forged = Buffer.from(cancel);
+  forged.writeUInt16LE(1, 4);
+  t.throws(() => decodeRecord(forged, 'forged'), { code: 'ECORRUPT' });
+  const plain = encodeRecord([new Transaction().touch(C, OID)], []);
+  t.false(decodeRecord(plain, 'plain').cancelsPrevious);
+  plain.writeUInt16LE(1, 6);
+  t.throws(() => decodeRecord(plain, 'flagged'), { code: 'ECORRUPT' });
 });
