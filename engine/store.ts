@@ -298,8 +298,11 @@ export class EbofsStore implements ObjectStore {
   }
 
   private lookup(cid: CollectionId, ref: ObjectRef): OnodeRecord {
+    return this.lookupNormalized(cid, normalizeObjectId(ref));
+  }
+
+  private lookupNormalized(cid: CollectionId, oid: Ghobject): OnodeRecord {
     this.requireCollection(cid);
-    const oid = normalizeObjectId(ref);
     const onode = getOnode(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, oid), new ObjectLabel(cid, oid, 'onode '));
     if (onode === undefined) {
       throw new EbofsError('ENOENT', `no object ${formatGhobject(oid)}`, { location: `${cid}/${formatGhobject(oid)}` });
@@ -307,14 +310,15 @@ export class EbofsStore implements ObjectStore {
     return onode;
   }
 
-  async read(cid: CollectionId, oid: ObjectRef, offset = 0, length = 0): Promise<Buffer> {
-    const onode = this.lookup(cid, oid);
+  async read(cid: CollectionId, ref: ObjectRef, offset = 0, length = 0): Promise<Buffer> {
+    const oid = normalizeObjectId(ref);
+    const onode = this.lookupNormalized(cid, oid);
     checkReadArgs(offset, length);
     if (offset >= onode.size || (length === 0 && offset > 0)) return Buffer.alloc(0);
     const n = length === 0 ? onode.size : Math.min(length, onode.size - offset);
     if (n > READ_BYTES_MAX) throw new EbofsError('E2BIG', `read of ${n} bytes exceeds ${READ_BYTES_MAX}`);
     if (onode.inline !== undefined) return Buffer.from(onode.inline.subarray(offset, offset + n));
-    return this.readData(onode.nid, offset, n, new ObjectLabel(cid, normalizeObjectId(oid)));
+    return this.readData(onode.nid, offset, n, new ObjectLabel(cid, oid));
   }
 
   /**
