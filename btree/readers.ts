@@ -156,7 +156,7 @@ export class ReaderTable {
   }
 
   private checkSlot(slot: number): void {
-    assert(Number.isInteger(slot) && slot >= 0 && slot < this.slotCount, `bad reader slot ${slot}`);
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < this.slotCount)) assert(false, `bad reader slot ${slot}`);
   }
 }
 

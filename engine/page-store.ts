@@ -69,7 +69,7 @@ export class DevicePageStore implements PageStore {
   }
 
   write(id: PageId, page: Uint8Array): void {
-    assert(this.fresh.has(id), `page ${id} written without being allocated since the last checkpoint`);
+    if (!this.fresh.has(id)) assert(false, `page ${id} written without being allocated since the last checkpoint`);
     this.dirty.set(id, page);
   }
 

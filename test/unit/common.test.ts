@@ -46,6 +46,21 @@ test('ints', (t) => {
   t.is(readU64(buf, 0), 2 ** 52 + 12345);
   buf.writeUInt32LE(0xffffffff, 4);
   t.throws(() => readU64(buf, 0, 'test field'), { instanceOf: CorruptionError });
+  // Byte for byte what Node's own little-endian u64 codec writes, at any offset of a view.
+  const r = new Random(64);
+  const big = Buffer.alloc(64);
+  for (let i = 0; i < 2000; i++) {
+    const value = r.chance(0.1) ? r.pick([0, 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) : Math.floor(r.float() * 2 ** 53);
+    const at = r.range(0, 57);
+    const view = big.subarray(r.range(0, 1), 64);
+    if (at + 8 > view.length) continue;
+    writeU64(view, at, value);
+    t.is(view.readBigUInt64LE(at), BigInt(value));
+    t.is(readU64(view, at), value);
+  }
+  t.throws(() => writeU64(buf, 1, 5), { instanceOf: RangeError });
+  t.throws(() => readU64(buf, 1), { instanceOf: RangeError });
+  t.throws(() => writeU64(buf, 0, -1));
   t.is(divCeil(9, 4), 3);
   t.is(alignUp(4097, 4096), 8192);
   t.true(isPowerOfTwo(4096));
