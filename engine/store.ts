@@ -298,21 +298,22 @@ export class EbofsStore implements ObjectStore {
   }
 
   private lookup(cid: CollectionId, ref: ObjectRef): OnodeRecord {
-    return this.lookupNormalized(cid, normalizeObjectId(ref));
+    return this.lookupWithId(cid, ref).onode;
   }
 
-  private lookupNormalized(cid: CollectionId, oid: Ghobject): OnodeRecord {
+  /** The onode and the normalised id (collection checked first, as Ceph's lookup does). */
+  private lookupWithId(cid: CollectionId, ref: ObjectRef): { onode: OnodeRecord; oid: Ghobject } {
     this.requireCollection(cid);
+    const oid = normalizeObjectId(ref);
     const onode = getOnode(this.trees.onodes.current, this.trees.names.current, encodeOnodeKey(cid, oid), new ObjectLabel(cid, oid, 'onode '));
     if (onode === undefined) {
       throw new EbofsError('ENOENT', `no object ${formatGhobject(oid)}`, { location: `${cid}/${formatGhobject(oid)}` });
     }
-    return onode;
+    return { onode, oid };
   }
 
   async read(cid: CollectionId, ref: ObjectRef, offset = 0, length = 0): Promise<Buffer> {
-    const oid = normalizeObjectId(ref);
-    const onode = this.lookupNormalized(cid, oid);
+    const { onode, oid } = this.lookupWithId(cid, ref);
     checkReadArgs(offset, length);
     if (offset >= onode.size || (length === 0 && offset > 0)) return Buffer.alloc(0);
     const n = length === 0 ? onode.size : Math.min(length, onode.size - offset);
