@@ -68,17 +68,43 @@ export interface Ghobject {
   readonly generation: bigint;
 }
 
-/** Ids produced by this module (frozen, checked); `normalizeObjectId` passes them through. */
-const NORMALIZED = new WeakSet<object>();
+/**
+ * Ids produced by this module (frozen, checked); `normalizeObjectId` passes instances through.
+ * A class brand rather than a WeakSet of plain objects: every op and every read makes one, and
+ * a WeakSet insert (plus the GC's ephemeron work) cost about ten times the object itself.
+ * Copies ({ ...oid }, structured clones) are plain objects and get normalised again.
+ */
+class NormalizedGhobject implements Ghobject {
+  readonly max: boolean;
+  readonly shard: number;
+  readonly pool: bigint;
+  readonly hash: number;
+  readonly namespace: Uint8Array;
+  readonly key: Uint8Array;
+  readonly name: Uint8Array;
+  readonly snap: bigint;
+  readonly generation: bigint;
+
+  constructor(f: Ghobject) {
+    this.max = f.max;
+    this.shard = f.shard;
+    this.pool = f.pool;
+    this.hash = f.hash;
+    this.namespace = f.namespace;
+    this.key = f.key;
+    this.name = f.name;
+    this.snap = f.snap;
+    this.generation = f.generation;
+    Object.freeze(this);
+  }
+}
 
 /**
- * Freezes and registers an id whose fields are already valid (used by decoders after their
- * own checks). The byte fields must not be modified afterwards.
+ * Freezes and brands an id whose fields are already valid (used by decoders after their own
+ * checks). The byte fields must not be modified afterwards.
  */
 export function makeGhobject(fields: Ghobject): Ghobject {
-  const oid = Object.freeze({ ...fields });
-  NORMALIZED.add(oid);
-  return oid;
+  return new NormalizedGhobject(fields);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -131,7 +157,7 @@ export function effectiveKey(oid: Ghobject): Uint8Array {
  */
 export function normalizeObjectId(id: ObjectId | Ghobject): Ghobject {
   if (typeof id !== 'object' || id === null) throw new EbofsError('EINVAL', 'object id must be an object');
-  if (NORMALIZED.has(id)) return id as Ghobject;
+  if (id instanceof NormalizedGhobject) return id;
   if ('max' in id && id.max === true) return GHOBJECT_MAX;
   if (id.pool === undefined) throw new EbofsError('EINVAL', 'object id needs a pool');
   const name = bytesField(id.name, 'object name', OBJECT_NAME_BYTES_MAX);
