@@ -78,8 +78,13 @@ export class Journal {
   private closing = false;
   private closed = false;
   private readonly counters = { appendCount: 0, recordCount: 0, batchCount: 0, flushCount: 0, bytesWritten: 0 };
-  /** Record buffers lent by payloadBuffer (by their memory), with the payload length lent. */
-  private readonly lent = new WeakMap<ArrayBufferLike, number>();
+  /**
+   * Record buffers lent by payloadBuffer (by their memory), with the payload length lent. A
+   * plain Map, emptied when it grows past LENT_MAX: owners append what they borrow at once, so
+   * it holds one or two; a buffer dropped from it is merely copied if appended later. (A
+   * WeakMap entry per append cost more than the rest of the bookkeeping.)
+   */
+  private readonly lent = new Map<ArrayBufferLike, number>();
   /** Written record buffers kept for reuse by payloadBuffer, by size in bytes. */
   private readonly spare = new Map<number, Buffer[]>();
 
@@ -141,6 +146,7 @@ export class Journal {
     const wholeBytes = recordBlocksFor(bytes, this.bs) * this.bs;
     const whole = this.spare.get(wholeBytes)?.pop() ?? Buffer.allocUnsafeSlow(wholeBytes);
     whole.fill(0, RECORD_HEADER_BYTES + bytes); // the header room is written whole when sealed
+    if (this.lent.size >= LENT_MAX) this.lent.clear();
     this.lent.set(whole.buffer, bytes);
     return whole.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + bytes);
   }
@@ -417,6 +423,8 @@ export class Journal {
 /** Largest record buffer kept for reuse, and how many of one size (a batch's worth). */
 const SPARE_RECORD_BYTES_MAX = 64 * 1024;
 const SPARE_RECORDS_PER_SIZE_MAX = 32;
+/** Most payload buffers remembered as lent (see `lent`). */
+const LENT_MAX = 64;
 
 function floorTo(value: number, unit: number): number {
   return Math.floor(value / unit) * unit;
