@@ -72,29 +72,14 @@ export interface Ghobject {
  * Ids produced by this module (frozen, checked); `normalizeObjectId` passes instances through.
  * A class brand rather than a WeakSet of plain objects: every op and every read makes one, and
  * a WeakSet insert (plus the GC's ephemeron work) cost about ten times the object itself.
- * Copies ({ ...oid }, structured clones) are plain objects and get normalised again.
+ * Copies ({ ...oid }, structured clones) are plain objects and get normalised again. The
+ * fields are Ghobject's (declaration merging), copied by the constructor.
  */
-class NormalizedGhobject implements Ghobject {
-  readonly max: boolean;
-  readonly shard: number;
-  readonly pool: bigint;
-  readonly hash: number;
-  readonly namespace: Uint8Array;
-  readonly key: Uint8Array;
-  readonly name: Uint8Array;
-  readonly snap: bigint;
-  readonly generation: bigint;
-
+interface NormalizedGhobject extends Ghobject {}
+class NormalizedGhobject {
   constructor(f: Ghobject) {
-    this.max = f.max;
-    this.shard = f.shard;
-    this.pool = f.pool;
-    this.hash = f.hash;
-    this.namespace = f.namespace;
-    this.key = f.key;
-    this.name = f.name;
-    this.snap = f.snap;
-    this.generation = f.generation;
+    const { max, shard, pool, hash, namespace, key, name, snap, generation } = f;
+    Object.assign(this, { max, shard, pool, hash, namespace, key, name, snap, generation });
     Object.freeze(this);
   }
 }
