@@ -22,6 +22,14 @@ import type { TreeReader } from '../btree/index.js';
 /** Writes of at least this many bytes go to the device before their journal record. */
 export const LARGE_WRITE_BYTES = 64 * 1024;
 
+/**
+ * Whether write data takes the large path: written to the device before its record, borrowed
+ * rather than copied by Transaction.write, and placed at apply (so its record needs the apply).
+ */
+export function isLargeWrite(data: Uint8Array): boolean {
+  return data.byteLength >= LARGE_WRITE_BYTES;
+}
+
 /** An extent record with its logical block. */
 export interface MappedExtent extends ExtentRecord {
   lblock: number;
@@ -117,7 +125,7 @@ export function writeRange(ctx: TxnContext, nid: number, offset: number, data: U
     ctx.dataBlocksDelta += replayed.csums.length / ctx.state.geometry.csumsPerBlock;
     return;
   }
-  const large = largeAllowed && data.byteLength >= LARGE_WRITE_BYTES;
+  const large = largeAllowed && isLargeWrite(data);
   if (offset % B === 0 && data.byteLength % B === 0) {
     // Whole blocks: the blocks are views of `data` itself, no copy. Callers hand over bytes
     // nobody modifies while the store needs them: a Transaction's own copy, a fresh buffer, or

@@ -37,7 +37,7 @@ import { type OnodeRecord, nidRange, omapEntryBase, omapHeaderBase, xattrBase, x
 import { getChunked, iterateChunked } from './chunked.js';
 import { getOnode, scanOnodes } from './onode-keys.js';
 import { applyOp, MissingCollection } from './apply.js';
-import { LARGE_WRITE_BYTES, extentsIn } from './data.js';
+import { extentsIn, isLargeWrite } from './data.js';
 import { cloneDiff } from './clone-diff.js';
 import { CANCEL_RECORD_BYTES, encodeCancelRecord, encodeRecord } from './record.js';
 import { TxnContext, verifyBlock } from './txn-context.js';
@@ -629,5 +629,5 @@ function decodeOmapKey(base: Buffer): Buffer {
 
 /** Whether a vector has a write that goes to the device before its record (engine/data.ts). */
 function hasLargeWrite(ts: readonly Transaction[]): boolean {
-  return ts.some((t) => t.ops.some((op) => op.type === 'write' && op.data.byteLength >= LARGE_WRITE_BYTES));
+  return ts.some((t) => t.ops.some((op) => op.type === 'write' && isLargeWrite(op.data)));
 }

@@ -15,7 +15,7 @@ import {
 } from './limits.js';
 import { type BytesPair, type Op, type OpType, describeOp } from './types-ops.js';
 import { type ByteInput, type Ghobject, type ObjectRef, POOL_MIN, normalizeObjectId, toBytes } from './types.js';
-import { LARGE_WRITE_BYTES } from './data.js';
+import { isLargeWrite } from './data.js';
 import { encodeOidKey } from './oid-key.js';
 import { decodeTransaction, encodeTransaction } from './transaction-codec.js';
 
@@ -252,7 +252,7 @@ export class Transaction {
    */
   write(cid: CollectionId, oid: ObjectRef, offset: number, data: Uint8Array | string): this {
     const bytes = data instanceof Uint8Array
-      ? (data.byteLength >= LARGE_WRITE_BYTES ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : copyToSlab(data))
+      ? (isLargeWrite(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : copyToSlab(data))
       : toBytes(data);
     const [o] = checkExtent(offset, bytes.length, 'write');
     return this.push({ type: 'write', cid: checkCid(cid), oid: checkOid(oid), offset: o, data: bytes });
