@@ -19,11 +19,20 @@ export async function loadTarget(name: string): Promise<SimTarget> {
   return mod.default;
 }
 
-export async function runCampaign(
-  name: string,
-  options: { runs: number; seed: number; scale?: number; verbose?: boolean; progress?: boolean },
-): Promise<CampaignResult> {
-  const target = await loadTarget(name);
+export interface CampaignOptions {
+  runs: number;
+  seed: number;
+  scale?: number;
+  verbose?: boolean;
+  progress?: boolean;
+}
+
+export async function runCampaign(name: string, options: CampaignOptions): Promise<CampaignResult> {
+  return runTargetCampaign(await loadTarget(name), options);
+}
+
+/** The campaign loop over an already loaded target (tests hand in their own). */
+export async function runTargetCampaign(target: SimTarget, options: CampaignOptions): Promise<CampaignResult> {
   const failures: CampaignFailure[] = [];
   let violations = 0;
   const started = Date.now();
